@@ -1,0 +1,155 @@
+"""The command line: ``python -m tpu_lecture info | simulate | animate | bench``.
+
+Bad input prints one line starting with ``error:`` and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import tpu_lecture
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used; its message says what to type instead."""
+
+
+def array_shape(text: str) -> tuple[int, int]:
+    """Parse an array size such as ``8x8`` or ``128x128`` into (rows, cols)."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"array size {text!r} is not of the form RxC, e.g. 8x8 or 128x128")
+    rows, cols = (int(p) for p in parts)
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError(f"array size {text!r} must have at least one row and one column")
+    return rows, cols
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    notebooks = Path(tpu_lecture.__file__).resolve().parent.parent / "notebooks"
+    print(f"tpu_lecture {tpu_lecture.__version__}")
+    where = notebooks if notebooks.is_dir() else f"not beside the package; see https://github.com/{tpu_lecture.GITHUB_REPO}"
+    print(f"notebooks: {where}")
+    report = _runtime_report()
+    if report:
+        print(report)
+    return 0
+
+
+def _runtime_report() -> str:
+    """The runtime report of devices.py, or nothing if that module is not there yet."""
+    try:
+        from tpu_lecture import devices
+    except ImportError:
+        return ""
+    return str(devices.runtime())
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from tpu_lecture.systolic import SystolicArray
+
+    rng = np.random.default_rng(args.seed)
+    A = rng.integers(-8, 8, size=(args.m, args.k))
+    W = rng.integers(-8, 8, size=(args.k, args.n))
+    rows, cols = args.array
+    run = SystolicArray(rows, cols, dataflow=args.dataflow).matmul(A, W, keep_frames=False)
+    correct = bool(np.array_equal(run.result, np.matmul(A, W)))
+    summary = {
+        "cycles": run.cycles,
+        "macs": run.macs,
+        "utilization": round(run.utilization, 6),
+        "folds": run.folds,
+        "correct": correct,
+        "load_cycles": run.load_cycles,
+        "dataflow": run.dataflow,
+        "array": f"{rows}x{cols}",
+        "shape": f"{args.m}x{args.k} @ {args.k}x{args.n}",
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(run.summary())
+        print(f"matches numpy.matmul: {'yes' if correct else 'NO'}")
+    return 0 if correct else 1
+
+
+def _cmd_animate(args: argparse.Namespace) -> int:
+    raise UsageError("the animate command is not built yet")
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    raise UsageError("the bench command is not built yet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tpu_lecture",
+        description="TPUs from the multiply-accumulate up: the lecture's simulator, animation and benchmarks.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    info = sub.add_parser("info", help="package version, where the notebooks are, and this runtime")
+    info.set_defaults(func=_cmd_info)
+
+    sim = sub.add_parser("simulate", help="run the systolic-array simulator on random integer matrices")
+    _add_product_arguments(sim, default_array=(8, 8))
+    sim.add_argument("--seed", type=int, default=0, help="random seed for the matrices (default 0)")
+    sim.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    sim.set_defaults(func=_cmd_simulate)
+
+    anim = sub.add_parser("animate", help="save the systolic array's animation as GIF, MP4 or HTML")
+    _add_product_arguments(anim, default_array=(2, 2), default_size=2)
+    anim.add_argument("--symbolic", action="store_true",
+                      help="use the lecture's symbols (activations A B / C D, weights E F / G H) instead of numbers")
+    anim.add_argument("--fps", type=positive_int, default=2, help="frames per second (default 2)")
+    anim.add_argument("--seed", type=int, default=0, help="random seed for numeric matrices (default 0)")
+    anim.add_argument("--out", required=True, help="output file: .gif, .mp4 (needs ffmpeg) or .html")
+    anim.set_defaults(func=_cmd_animate)
+
+    bench = sub.add_parser("bench", help="benchmark #1: element-wise add and matmul on every device found")
+    bench.add_argument("--quick", action="store_true", help="a short sweep of small sizes (seconds, not minutes)")
+    bench.add_argument("--save", metavar="FILE", help="append the results to this JSON-lines file")
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def _add_product_arguments(p: argparse.ArgumentParser, default_array: tuple[int, int], default_size: int = 8) -> None:
+    p.add_argument("--m", type=positive_int, default=default_size, help="rows of the activations A (M)")
+    p.add_argument("--k", type=positive_int, default=default_size, help="inner size (K): columns of A, rows of W")
+    p.add_argument("--n", type=positive_int, default=default_size, help="columns of the weights W (N)")
+    p.add_argument("--array", type=array_shape, default=default_array, metavar="RxC",
+                   help=f"systolic array size (default {default_array[0]}x{default_array[1]})")
+    p.add_argument("--dataflow", default="ws", choices=["ws", "os", "is"],
+                   help="weight-stationary (ws, default), output-stationary (os) or input-stationary (is)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
