@@ -1,0 +1,661 @@
+"""The systolic array, cycle by cycle: a simulator of the TPU's matrix unit (MXU).
+
+An R×C grid of processing elements (PEs). In the weight-stationary dataflow each PE holds one
+weight; activations enter each row from the left, one cycle later than the row above (the skew);
+every cycle each PE multiplies the activation from its left by its weight, adds the partial sum
+from above, passes the activation right and the partial sum down; results leave at the bottom.
+
+The result is produced by stepping those per-cycle rules (vectorised over the PEs with NumPy),
+never by ``A @ W``. The simulator is pure: it returns a :class:`SystolicRun` and never draws or
+prints; :mod:`tpu_lecture.visualize` reads the run's frames.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+WEIGHT_STATIONARY = "weight_stationary"
+OUTPUT_STATIONARY = "output_stationary"
+INPUT_STATIONARY = "input_stationary"
+
+_DATAFLOW_NAMES = {
+    "weight_stationary": WEIGHT_STATIONARY, "ws": WEIGHT_STATIONARY, "weight-stationary": WEIGHT_STATIONARY,
+    "output_stationary": OUTPUT_STATIONARY, "os": OUTPUT_STATIONARY, "output-stationary": OUTPUT_STATIONARY,
+    "input_stationary": INPUT_STATIONARY, "is": INPUT_STATIONARY, "input-stationary": INPUT_STATIONARY,
+}
+
+# Which value each dataflow keeps in the PEs, and which way the others move.
+_FLOWS = {
+    WEIGHT_STATIONARY: {"activation": "right", "psum": "down"},
+    INPUT_STATIONARY: {"weight": "right", "psum": "down"},
+    OUTPUT_STATIONARY: {"activation": "right", "weight": "down"},
+}
+_STATIONARY = {WEIGHT_STATIONARY: "weight", INPUT_STATIONARY: "activation", OUTPUT_STATIONARY: "psum"}
+
+# Keeping every frame costs cycles × R × C values; past this the run asks for keep_frames=False.
+MAX_FRAME_BYTES = 1 << 30
+
+
+def canonical_dataflow(dataflow: str) -> str:
+    """The full name of a dataflow given its name or alias ("ws", "os", "is")."""
+    key = str(dataflow).strip().lower()
+    if key not in _DATAFLOW_NAMES:
+        raise ValueError(
+            f"unknown dataflow {dataflow!r}: use 'weight_stationary' ('ws'), "
+            "'output_stationary' ('os') or 'input_stationary' ('is')"
+        )
+    return _DATAFLOW_NAMES[key]
+
+
+# --------------------------------------------------------------------------- the closed form
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How a product is cut into folds and how many cycles each fold takes (closed form)."""
+
+    dataflow: str
+    folds: int
+    cycles_per_fold: int
+    load_cycles_per_fold: int
+
+    @property
+    def cycles(self) -> int:
+        return self.folds * self.cycles_per_fold
+
+    @property
+    def load_cycles(self) -> int:
+        return self.folds * self.load_cycles_per_fold
+
+
+def schedule(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> Schedule:
+    """Folds and cycles of an (m×k) @ (k×n) product on a rows×cols array, by formula.
+
+    A fold is the part of the product that fits the array at once; every fold is padded to the
+    whole array, so a fold's time does not depend on how much of the array it fills.
+
+    - weight-stationary: W is cut into rows×cols tiles, ceil(k/R)·ceil(n/C) folds. The m rows of A
+      stream through each: the last of them enters row R−1 at cycle m−1+R−1 and its partial sum
+      leaves column C−1 at cycle m+R+C−3, so a fold takes **m + R + C − 2** cycles (3n − 2 for n×n
+      on n×n). Loading a tile of weights shifts in one row per cycle: R cycles, counted apart.
+    - input-stationary: the same machine with the roles swapped (Aᵀ tiles held, columns of W
+      streamed): ceil(k/R)·ceil(m/C) folds of **n + R + C − 2** cycles, R load cycles each.
+    - output-stationary: each PE accumulates one output; A streams from the left and W from the
+      top, both skewed. ceil(m/R)·ceil(n/C) folds; the last MAC is at cycle k+R+C−3, then the R rows
+      of results shift out at the bottom: **k + 2R + C − 2** cycles, nothing to preload.
+    """
+    dataflow = canonical_dataflow(dataflow)
+    for name, value in (("m", m), ("k", k), ("n", n), ("rows", rows), ("cols", cols)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} = {value!r}: sizes must be whole numbers of at least 1")
+    if dataflow == WEIGHT_STATIONARY:
+        return Schedule(dataflow, math.ceil(k / rows) * math.ceil(n / cols), m + rows + cols - 2, rows)
+    if dataflow == INPUT_STATIONARY:
+        return Schedule(dataflow, math.ceil(k / rows) * math.ceil(m / cols), n + rows + cols - 2, rows)
+    return Schedule(dataflow, math.ceil(m / rows) * math.ceil(n / cols), k + 2 * rows + cols - 2, 0)
+
+
+def expected_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> int:
+    """Cycles the simulator takes for an (m×k) @ (k×n) product, weight loading excluded.
+
+    See :func:`schedule` for the formulas: per fold m + R + C − 2 (weight-stationary),
+    n + R + C − 2 (input-stationary) or k + 2R + C − 2 (output-stationary, drain included).
+    """
+    return schedule(m, k, n, rows, cols, dataflow).cycles
+
+
+# --------------------------------------------------------------------------- one frame
+
+
+@dataclass(frozen=True, repr=False)
+class Frame:
+    """The state of the array at the end of one cycle: what each PE holds and what it did.
+
+    Arrays of shape (rows, cols) hold each PE's weight, activation and partial sum, with a
+    ``*_valid`` mask saying whether the PE holds that value at all. ``queue_left[i, d]`` is the
+    value that enters row i in d + 1 cycles (``queue_top[d, j]`` likewise for column j, in the
+    output-stationary dataflow). ``output`` is the result matrix as collected so far.
+    """
+
+    cycle: int
+    cycles: int
+    fold: int
+    folds: int
+    fold_cycle: int
+    phase: str
+    dataflow: str
+    weight: np.ndarray
+    weight_valid: np.ndarray
+    activation: np.ndarray
+    activation_valid: np.ndarray
+    psum: np.ndarray
+    psum_valid: np.ndarray
+    active: np.ndarray
+    queue_left: np.ndarray
+    queue_left_valid: np.ndarray
+    queue_top: np.ndarray | None
+    queue_top_valid: np.ndarray | None
+    output: np.ndarray
+    output_valid: np.ndarray
+    output_new: np.ndarray
+    macs_done: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.active.shape
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs so far over the MACs the array could have done in cycles 0 … t."""
+        rows, cols = self.shape
+        return self.macs_done / (rows * cols * (self.cycle + 1))
+
+    def __repr__(self) -> str:
+        rows, cols = self.shape
+        return (f"Frame(cycle {self.cycle} of {self.cycles}, fold {self.fold + 1}/{self.folds}, {self.phase}, "
+                f"{int(self.active.sum())} of {rows * cols} PEs did a MAC, {self.macs_done} MACs so far)")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass(repr=False)
+class SystolicRun:
+    """The outcome of one product on the array: the result, its statistics, and its frames."""
+
+    rows: int
+    cols: int
+    dataflow: str
+    shape: tuple[int, int, int]
+    result: np.ndarray
+    schedule: Schedule
+    macs: int
+    keep_frames: bool
+    _tape: _Tape | None = field(default=None)
+
+    @property
+    def m(self) -> int:
+        return self.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.shape[1]
+
+    @property
+    def n(self) -> int:
+        return self.shape[2]
+
+    @property
+    def cycles(self) -> int:
+        """Cycles from the first value entering to the last result leaving (all folds)."""
+        return self.schedule.cycles
+
+    @property
+    def folds(self) -> int:
+        return self.schedule.folds
+
+    @property
+    def cycles_per_fold(self) -> int:
+        return self.schedule.cycles_per_fold
+
+    @property
+    def load_cycles(self) -> int:
+        """Cycles spent filling the PEs with the stationary operand, counted apart from ``cycles``."""
+        return self.schedule.load_cycles
+
+    @property
+    def weight_load_cycles(self) -> int:
+        """Cycles spent loading weights into the PEs (weight-stationary only; 0 otherwise)."""
+        return self.load_cycles if self.dataflow == WEIGHT_STATIONARY else 0
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs over what the array could do: macs / (R·C·cycles)."""
+        return self.macs / (self.rows * self.cols * self.cycles)
+
+    @property
+    def flows(self) -> dict[str, str]:
+        """Which values move, and which way: e.g. {"activation": "right", "psum": "down"}."""
+        return dict(_FLOWS[self.dataflow])
+
+    @property
+    def stationary(self) -> str:
+        """The value that stays in the PEs: "weight", "activation" or "psum" (the output)."""
+        return _STATIONARY[self.dataflow]
+
+    @property
+    def frames(self) -> list[Frame]:
+        """Every cycle's frame, in order."""
+        return [self.frame(t) for t in range(self.cycles)]
+
+    def frame(self, t: int) -> Frame:
+        """The state of the array at the end of cycle ``t`` (0 … cycles − 1)."""
+        if self._tape is None:
+            raise ValueError("this run kept no frames: run it again with matmul(A, W, keep_frames=True)")
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+            raise TypeError(f"cycle t must be a whole number, got {t!r}")
+        if not 0 <= t < self.cycles:
+            raise ValueError(f"cycle t = {t} is outside this run: t must be in 0 … {self.cycles - 1}")
+        return self._tape.frame(int(t), self)
+
+    def summary(self) -> str:
+        """A few lines for people: shapes, cycles, MACs, utilization, folds."""
+        m, k, n = self.shape
+        lines = [
+            f"{self.dataflow.replace('_', '-')} {self.rows}x{self.cols} array, A {m}x{k} @ W {k}x{n}",
+            f"cycles:      {self.cycles:,} ({self.folds:,} fold{'s' if self.folds != 1 else ''} "
+            f"x {self.cycles_per_fold:,} cycles)",
+            f"load cycles: {self.load_cycles:,} (filling the PEs, counted apart)",
+            f"MACs:        {self.macs:,} (= M·K·N = {m * k * n:,})",
+            f"utilization: {self.utilization:.1%} of {self.rows * self.cols:,} PEs x {self.cycles:,} cycles",
+        ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        m, k, n = self.shape
+        return (f"SystolicRun({self.dataflow.replace('_', '-')} {self.rows}x{self.cols}, {m}x{k} @ {k}x{n}: "
+                f"{self.cycles} cycles, {self.macs} MACs, {self.utilization:.1%} utilization, "
+                f"{self.folds} fold{'s' if self.folds != 1 else ''})")
+
+
+# --------------------------------------------------------------------------- the array
+
+
+class SystolicArray:
+    """An R×C grid of multiply-accumulate PEs running one dataflow.
+
+    >>> run = SystolicArray(4, 4).matmul(A, W)
+    >>> run.result, run.cycles, run.utilization
+    """
+
+    def __init__(self, rows: int, cols: int | None = None, dataflow: str = "weight_stationary"):
+        cols = rows if cols is None else cols
+        for name, value in (("rows", rows), ("cols", cols)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"array {name} must be a whole number, got {value!r}")
+        if rows < 1 or cols < 1:
+            raise ValueError(f"array size must be at least 1x1, got {rows}x{cols}")
+        self.rows, self.cols = int(rows), int(cols)
+        self.dataflow = canonical_dataflow(dataflow)
+
+    @property
+    def pes(self) -> int:
+        """Processing elements, which is also the most MACs the array does in one cycle."""
+        return self.rows * self.cols
+
+    def __repr__(self) -> str:
+        return f"SystolicArray({self.rows}x{self.cols}, {self.dataflow})"
+
+    def matmul(self, A, W, keep_frames: bool = True) -> SystolicRun:
+        """Multiply activations A (M×K) by weights W (K×N) by stepping the array cycle by cycle."""
+        A, W, acc_dtype = _prepare(A, W)
+        m, k = A.shape
+        n = W.shape[1]
+        plan = schedule(m, k, n, self.rows, self.cols, self.dataflow)
+        tape = _Tape(plan, self.rows, self.cols, m, n, acc_dtype) if keep_frames else None
+        if tape is not None:
+            tape.check_size()
+        result, macs = _RUNNERS[self.dataflow](A, W, self.rows, self.cols, acc_dtype, tape)
+        return SystolicRun(self.rows, self.cols, self.dataflow, (m, k, n), result, plan, macs, keep_frames, tape)
+
+
+def lecture_example():
+    """The lecture's 2×2 example as sympy symbols: activations A B / C D, weights E F / G H."""
+    import sympy
+
+    a, b, c, d, e, f, g, h = sympy.symbols("A B C D E F G H")
+    A = np.array([[a, b], [c, d]], dtype=object)
+    W = np.array([[e, f], [g, h]], dtype=object)
+    return A, W
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _prepare(A, W) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+    """Check shapes and types, round bfloat16/float16 inputs, and pick the accumulator dtype."""
+    A, W = _as_matrix(A, "A"), _as_matrix(W, "W")
+    if A.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"A is {A.shape[0]}x{A.shape[1]} but W is {W.shape[0]}x{W.shape[1]}: inner sizes must match "
+            "(A's columns = W's rows)"
+        )
+    acc_dtype = _accumulator_dtype(A, W)
+    return A.astype(acc_dtype), W.astype(acc_dtype), acc_dtype
+
+
+def _as_matrix(X, name: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix but has shape {X.shape}: "
+                         f"reshape it, e.g. {name}.reshape(1, -1) for one row")
+    if X.size == 0:
+        raise ValueError(f"{name} is {X.shape[0]}x{X.shape[1]}: matrices need at least one row and one column")
+    _check_dtype(X, name)
+    return X
+
+
+def _check_dtype(X: np.ndarray, name: str) -> None:
+    supported = ("integers, floats (float16, float32, float64, bfloat16) or sympy symbols")
+    if X.dtype == object:
+        bad = next((x for x in X.flat if not _is_symbolic_or_number(x)), None)
+        if bad is not None:
+            raise TypeError(f"{name} holds {bad!r} of type {type(bad).__name__}: the simulator takes {supported}")
+        return
+    if X.dtype.kind == "b":
+        raise TypeError(f"{name} is boolean: convert it with {name}.astype(int) first")
+    if X.dtype.kind in "iu" or X.dtype.kind == "f" or _is_bfloat16(X.dtype):
+        return
+    raise TypeError(f"{name} has dtype {X.dtype}: the simulator takes {supported}")
+
+
+def _is_symbolic_or_number(x) -> bool:
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, numbers.Number) and not isinstance(x, complex):
+        return True
+    return type(x).__module__.startswith("sympy")
+
+
+def _is_bfloat16(dtype: np.dtype) -> bool:
+    return dtype.name == "bfloat16"
+
+
+def _accumulator_dtype(A: np.ndarray, W: np.ndarray) -> np.dtype:
+    """The MXU's rule: bfloat16 (and float16) products accumulate in float32; integers in int64."""
+    kinds = {A.dtype.kind, W.dtype.kind}
+    if A.dtype == object or W.dtype == object:
+        return np.dtype(object)
+    if any(_is_bfloat16(X.dtype) or X.dtype == np.float16 for X in (A, W)):
+        if np.float64 in (A.dtype, W.dtype):
+            return np.dtype(np.float64)
+        return np.dtype(np.float32)
+    if kinds <= set("iu"):
+        return np.dtype(np.int64)
+    return np.result_type(A.dtype, W.dtype, np.float32)
+
+
+# --------------------------------------------------------------------------- the tape of frames
+
+
+class _Tape:
+    """Per-cycle recordings of one run, from which :meth:`frame` rebuilds any cycle's state."""
+
+    def __init__(self, plan: Schedule, rows: int, cols: int, m: int, n: int, dtype: np.dtype):
+        self.plan, self.rows, self.cols, self.m, self.n, self.dtype = plan, rows, cols, m, n, dtype
+        shape = (plan.cycles, rows, cols)
+        self.values = {key: np.zeros(shape, dtype) for key in ("weight", "activation", "psum")}
+        self.valid = {key: np.zeros(shape, bool) for key in ("weight", "activation", "psum")}
+        self.active = np.zeros(shape, bool)
+        self.macs_per_cycle = np.zeros(plan.cycles, np.int64)
+        self.streams: list[dict] = []
+        self.updates: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.contributions_needed = 1
+
+    def check_size(self) -> None:
+        itemsize = 8 if self.dtype == object else self.dtype.itemsize
+        needed = self.plan.cycles * self.rows * self.cols * (3 * itemsize + 4)
+        if needed > MAX_FRAME_BYTES:
+            raise ValueError(
+                f"keeping all {self.plan.cycles:,} frames of this {self.rows}x{self.cols} run would take "
+                f"{needed / 2**30:.1f} GiB: pass keep_frames=False to get the result and statistics only"
+            )
+
+    def record(self, t: int, values: dict, valid: dict, active: np.ndarray) -> None:
+        for key, value in values.items():
+            self.values[key][t] = value
+            self.valid[key][t] = valid[key]
+        self.active[t] = active
+        self.macs_per_cycle[t] = active.sum()
+
+    def record_output(self, t: int, m_idx: np.ndarray, n_idx: np.ndarray, values: np.ndarray) -> None:
+        if len(m_idx):
+            self.updates.append((t, m_idx.copy(), n_idx.copy(), np.array(values, dtype=self.dtype)))
+
+    def frame(self, t: int, run: SystolicRun) -> Frame:
+        per_fold = self.plan.cycles_per_fold
+        fold, fold_cycle = divmod(t, per_fold)
+        stream = self.streams[fold]
+        output, output_valid, output_new = self._output_at(t)
+        queue_left, queue_left_valid = _queue(stream["left"], stream["left_rows"], fold_cycle, self.rows)
+        queue_top = queue_top_valid = None
+        if "top" in stream:
+            top, top_valid = _queue(stream["top"], stream["top_cols"], fold_cycle, self.cols)
+            queue_top, queue_top_valid = top.T, top_valid.T
+        phase = "drain" if fold_cycle >= stream.get("drain_from", per_fold) else "compute"
+        return Frame(
+            cycle=t, cycles=self.plan.cycles, fold=fold, folds=self.plan.folds, fold_cycle=fold_cycle,
+            phase=phase, dataflow=run.dataflow,
+            weight=self.values["weight"][t], weight_valid=self.valid["weight"][t],
+            activation=self.values["activation"][t], activation_valid=self.valid["activation"][t],
+            psum=self.values["psum"][t], psum_valid=self.valid["psum"][t], active=self.active[t],
+            queue_left=queue_left, queue_left_valid=queue_left_valid,
+            queue_top=queue_top, queue_top_valid=queue_top_valid,
+            output=output, output_valid=output_valid, output_new=output_new,
+            macs_done=int(self.macs_per_cycle[: t + 1].sum()),
+        )
+
+    def _output_at(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        output = np.zeros((self.m, self.n), self.dtype)
+        count = np.zeros((self.m, self.n), np.int64)
+        new = np.zeros((self.m, self.n), bool)
+        for cycle, m_idx, n_idx, values in self.updates:
+            if cycle > t:
+                break
+            output[m_idx, n_idx] = output[m_idx, n_idx] + values
+            count[m_idx, n_idx] += 1
+            if cycle == t:
+                new[m_idx, n_idx] = True
+        return output, count >= self.contributions_needed, new
+
+
+def _queue(stream: np.ndarray, real_lanes: int, fold_cycle: int, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values still waiting to enter each lane (row) at the end of ``fold_cycle``.
+
+    ``stream[s, i]`` enters lane i at cycle s + i (the skew), so it waits at distance
+    d = s + i − fold_cycle − 1 from the array's edge.
+    """
+    length = stream.shape[0]
+    depth = length + lanes
+    lane = np.arange(lanes)[:, None]
+    s = fold_cycle + 1 + np.arange(depth)[None, :] - lane
+    valid = (s >= 0) & (s < length) & (lane < real_lanes)
+    values = np.zeros((lanes, depth), stream.dtype)
+    s_ok, lane_ok = s[valid], np.broadcast_to(lane, s.shape)[valid]
+    values[valid] = stream[s_ok, lane_ok]
+    return values, valid
+
+
+# --------------------------------------------------------------------------- the dataflows
+
+
+def _pad(X: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    padded = np.zeros(shape, X.dtype)
+    padded[: X.shape[0], : X.shape[1]] = X
+    return padded
+
+
+def _tiles(size: int, tile: int) -> list[slice]:
+    return [slice(start, min(start + tile, size)) for start in range(0, size, tile)]
+
+
+def _weight_stationary(A, W, rows, cols, dtype, tape):
+    """Hold tiles of W in the PEs; stream the rows of A through; partial sums flow down."""
+    m, k = A.shape
+    n = W.shape[1]
+    result = np.zeros((m, n), dtype)
+    fold, macs = 0, 0
+    if tape is not None:
+        tape.contributions_needed = len(_tiles(k, rows))
+    for n_tile in _tiles(n, cols):
+        for k_tile in _tiles(k, rows):
+            out, fold_macs = _stationary_fold(
+                held=W[k_tile, n_tile], stream=A[:, k_tile], rows=rows, cols=cols, dtype=dtype, tape=tape,
+                fold=fold, names=("weight", "activation"),
+                out_index=lambda s, j, n_tile=n_tile: (s, j + n_tile.start),
+            )
+            result[:, n_tile] += out
+            fold, macs = fold + 1, macs + fold_macs
+    return result, macs
+
+
+def _input_stationary(A, W, rows, cols, dtype, tape):
+    """Hold tiles of Aᵀ in the PEs; stream the columns of W through; partial sums flow down."""
+    m, k = A.shape
+    n = W.shape[1]
+    result = np.zeros((m, n), dtype)
+    fold, macs = 0, 0
+    if tape is not None:
+        tape.contributions_needed = len(_tiles(k, rows))
+    for m_tile in _tiles(m, cols):
+        for k_tile in _tiles(k, rows):
+            out, fold_macs = _stationary_fold(
+                held=A[m_tile, k_tile].T, stream=W[k_tile, :].T, rows=rows, cols=cols, dtype=dtype, tape=tape,
+                fold=fold, names=("activation", "weight"),
+                out_index=lambda s, j, m_tile=m_tile: (j + m_tile.start, s),
+            )
+            result[m_tile, :] += out.T
+            fold, macs = fold + 1, macs + fold_macs
+    return result, macs
+
+
+def _stationary_fold(held, stream, rows, cols, dtype, tape, fold, names, out_index):
+    """One fold of a stationary dataflow: ``held`` (≤R×C) sits in the PEs, ``stream`` (T×≤R) flows in.
+
+    Row i of the array takes column i of the stream, skewed by i cycles. Each cycle every PE
+    passes its moving value right and its partial sum down, then multiplies and adds. Returns the
+    T×(held's columns) outputs that left the bottom row, and the useful MACs done.
+    """
+    held_name, moving_name = names
+    T, real_rows = stream.shape
+    real_cols = held.shape[1]
+    S = _pad(held, (rows, cols))
+    S_valid = _pad(np.ones(held.shape, bool), (rows, cols))
+    i = np.arange(rows)[:, None]
+    j = np.arange(cols)[None, :]
+    lane = np.arange(rows)
+    col = np.arange(cols)
+    moving = np.zeros((rows, cols), dtype)
+    psum = np.zeros((rows, cols), dtype)
+    out = np.zeros((T, real_cols), dtype)
+    macs = 0
+    cycles = T + rows + cols - 2
+    if tape is not None:
+        tape.streams.append({"left": stream, "left_rows": real_rows})
+    for t in range(cycles):
+        moving[:, 1:] = moving[:, :-1]
+        s_in = t - lane
+        entering = (s_in >= 0) & (s_in < T) & (lane < real_rows)
+        moving[:, 0] = 0
+        moving[entering, 0] = stream[s_in[entering], lane[entering]]
+        product = moving * S
+        psum[1:] = psum[:-1] + product[1:]
+        psum[0] = product[0]
+
+        s_here = t - i - j
+        in_flight = (s_here >= 0) & (s_here < T)
+        moving_valid = in_flight & (i < real_rows)
+        active = moving_valid & S_valid
+        macs += int(active.sum())
+
+        s_out = t - (rows - 1) - col
+        leaving = (s_out >= 0) & (s_out < T) & (col < real_cols)
+        out[s_out[leaving], col[leaving]] = psum[rows - 1, leaving]
+        if tape is not None:
+            t_global = fold * cycles + t
+            tape.record(
+                t_global,
+                {held_name: S, moving_name: moving, "psum": psum},
+                {held_name: S_valid, moving_name: moving_valid, "psum": in_flight},
+                active,
+            )
+            tape.record_output(t_global, *out_index(s_out[leaving], col[leaving]), psum[rows - 1, leaving])
+    return out, macs
+
+
+def _output_stationary(A, W, rows, cols, dtype, tape):
+    """Each PE accumulates one output: A flows right, W flows down; results shift out at the bottom."""
+    m = A.shape[0]
+    n = W.shape[1]
+    result = np.zeros((m, n), dtype)
+    fold, macs = 0, 0
+    for m_tile in _tiles(m, rows):
+        for n_tile in _tiles(n, cols):
+            out, fold_macs = _output_stationary_fold(
+                A[m_tile, :], W[:, n_tile], rows, cols, dtype, tape, fold, (m_tile.start, n_tile.start)
+            )
+            result[m_tile, n_tile] = out
+            fold, macs = fold + 1, macs + fold_macs
+    return result, macs
+
+
+def _output_stationary_fold(left, top, rows, cols, dtype, tape, fold, origin):
+    """One output-stationary fold: ``left`` (≤R×K) enters the rows, ``top`` (K×≤C) the columns."""
+    real_rows, k = left.shape
+    real_cols = top.shape[1]
+    i = np.arange(rows)[:, None]
+    j = np.arange(cols)[None, :]
+    lane, col = np.arange(rows), np.arange(cols)
+    activation = np.zeros((rows, cols), dtype)
+    weight = np.zeros((rows, cols), dtype)
+    acc = np.zeros((rows, cols), dtype)
+    acc_valid = np.zeros((rows, cols), bool)
+    out = np.zeros((real_rows, real_cols), dtype)
+    compute = k + rows + cols - 2
+    cycles = compute + rows
+    macs = 0
+    if tape is not None:
+        tape.streams.append({"left": left.T, "left_rows": real_rows, "top": top, "top_cols": real_cols,
+                             "drain_from": compute})
+    for t in range(cycles):
+        activation[:, 1:] = activation[:, :-1]
+        weight[1:, :] = weight[:-1, :]
+        activation[:, 0] = 0
+        weight[0, :] = 0
+        k_row, k_col = t - lane, t - col
+        row_in = (k_row >= 0) & (k_row < k) & (lane < real_rows) & (t < compute)
+        col_in = (k_col >= 0) & (k_col < k) & (col < real_cols) & (t < compute)
+        activation[row_in, 0] = left[lane[row_in], k_row[row_in]]
+        weight[0, col_in] = top[k_col[col_in], col[col_in]]
+
+        k_here = t - i - j
+        in_flight = (k_here >= 0) & (k_here < k) & (t < compute)
+        activation_valid = in_flight & (i < real_rows)
+        weight_valid = in_flight & (j < real_cols)
+        active = activation_valid & weight_valid
+        macs += int(active.sum())
+        leaving_row = None
+        if t < compute:
+            acc += activation * weight
+            acc_valid |= active
+        else:
+            leaving_row = rows - 1 - (t - compute)
+            bottom, bottom_valid = acc[rows - 1].copy(), acc_valid[rows - 1].copy()
+            acc[1:], acc_valid[1:] = acc[:-1].copy(), acc_valid[:-1].copy()
+            acc[0], acc_valid[0] = 0, False
+            if leaving_row < real_rows:
+                out[leaving_row] = bottom[:real_cols]
+        if tape is not None:
+            t_global = fold * cycles + t
+            tape.record(
+                t_global,
+                {"activation": activation, "weight": weight, "psum": acc},
+                {"activation": activation_valid, "weight": weight_valid, "psum": acc_valid},
+                active,
+            )
+            if leaving_row is not None and leaving_row < real_rows:
+                cols_out = np.arange(real_cols)
+                tape.record_output(t_global, np.full(real_cols, origin[0] + leaving_row), origin[1] + cols_out,
+                                   bottom[:real_cols])
+    return out, macs
+
+
+_RUNNERS = {
+    WEIGHT_STATIONARY: _weight_stationary,
+    INPUT_STATIONARY: _input_stationary,
+    OUTPUT_STATIONARY: _output_stationary,
+}
