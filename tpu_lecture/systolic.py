@@ -12,6 +12,7 @@ prints; :mod:`tpu_lecture.visualize` reads the run's frames.
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -56,16 +57,24 @@ def canonical_dataflow(dataflow: str) -> str:
 
 @dataclass(frozen=True)
 class Schedule:
-    """How a product is cut into folds and how many cycles each fold takes (closed form)."""
+    """How a product is cut into folds and how many cycles each fold takes, by formula."""
 
     dataflow: str
-    folds: int
-    cycles_per_fold: int
+    fold_cycles: tuple[int, ...]
     load_cycles_per_fold: int
 
     @property
+    def folds(self) -> int:
+        return len(self.fold_cycles)
+
+    @property
     def cycles(self) -> int:
-        return self.folds * self.cycles_per_fold
+        return sum(self.fold_cycles)
+
+    @property
+    def cycles_per_fold(self) -> int:
+        """Cycles of the longest fold (a fold that fills the whole array)."""
+        return max(self.fold_cycles)
 
     @property
     def load_cycles(self) -> int:
@@ -73,39 +82,60 @@ class Schedule:
 
 
 def schedule(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> Schedule:
-    """Folds and cycles of an (m×k) @ (k×n) product on a rows×cols array, by formula.
+    """Folds and cycles of an (m×k) @ (k×n) product on a rows×cols (R×C) array, by formula.
 
-    A fold is the part of the product that fits the array at once; every fold is padded to the
-    whole array, so a fold's time does not depend on how much of the array it fills.
+    A fold is the part of the product that fits the array at once; it ends when its last result
+    has left the array. Partial sums always travel through all R rows; a fold narrower than the
+    array (its tile has c ≤ C columns) finishes when its last used column is done.
 
-    - weight-stationary: W is cut into rows×cols tiles, ceil(k/R)·ceil(n/C) folds. The m rows of A
-      stream through each: the last of them enters row R−1 at cycle m−1+R−1 and its partial sum
-      leaves column C−1 at cycle m+R+C−3, so a fold takes **m + R + C − 2** cycles (3n − 2 for n×n
-      on n×n). Loading a tile of weights shifts in one row per cycle: R cycles, counted apart.
-    - input-stationary: the same machine with the roles swapped (Aᵀ tiles held, columns of W
-      streamed): ceil(k/R)·ceil(m/C) folds of **n + R + C − 2** cycles, R load cycles each.
-    - output-stationary: each PE accumulates one output; A streams from the left and W from the
-      top, both skewed. ceil(m/R)·ceil(n/C) folds; the last MAC is at cycle k+R+C−3, then the R rows
-      of results shift out at the bottom: **k + 2R + C − 2** cycles, nothing to preload.
+    - weight-stationary: W is cut into tiles of at most R×C, ceil(k/R)·ceil(n/C) folds. The m rows
+      of A stream through each: the last enters row R−1 at cycle m−1+R−1 and its sum leaves column
+      c−1 at cycle m+R+c−3, so a fold takes **m + R + c − 2** cycles (3n − 2 for n×n on n×n). In all:
+      ceil(k/R)·(ceil(n/C)·(m + R − 2) + n). Loading a tile shifts in one row per cycle: R cycles per
+      fold, counted apart.
+    - input-stationary: the same machine with the roles swapped (tiles of Aᵀ held, the columns of W
+      streamed): folds of **n + R + c − 2** cycles; ceil(k/R)·(ceil(m/C)·(n + R − 2) + m) in all;
+      R load cycles per fold.
+    - output-stationary: each PE accumulates one output; A enters from the left and W from the top,
+      both skewed. A tile of r×c outputs does its last MAC at cycle k+r+c−3, then the results shift
+      down and out in R cycles: **k + r + c − 2 + R** per fold, nothing to preload;
+      ceil(m/R)·ceil(n/C)·(k + R − 2) + ceil(n/C)·m + ceil(m/R)·n in all.
     """
     dataflow = canonical_dataflow(dataflow)
     for name, value in (("m", m), ("k", k), ("n", n), ("rows", rows), ("cols", cols)):
-        if int(value) != value or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} = {value!r}: sizes must be whole numbers of at least 1")
+    k_folds = math.ceil(k / rows)
     if dataflow == WEIGHT_STATIONARY:
-        return Schedule(dataflow, math.ceil(k / rows) * math.ceil(n / cols), m + rows + cols - 2, rows)
-    if dataflow == INPUT_STATIONARY:
-        return Schedule(dataflow, math.ceil(k / rows) * math.ceil(m / cols), n + rows + cols - 2, rows)
-    return Schedule(dataflow, math.ceil(m / rows) * math.ceil(n / cols), k + 2 * rows + cols - 2, 0)
+        fold_cycles = [m + rows + c - 2 for c in _tile_sizes(n, cols) for _ in range(k_folds)]
+    elif dataflow == INPUT_STATIONARY:
+        fold_cycles = [n + rows + c - 2 for c in _tile_sizes(m, cols) for _ in range(k_folds)]
+    else:
+        fold_cycles = [k + r + c - 2 + rows for r in _tile_sizes(m, rows) for c in _tile_sizes(n, cols)]
+    load = 0 if dataflow == OUTPUT_STATIONARY else rows
+    return Schedule(dataflow, tuple(fold_cycles), load)
+
+
+def _tile_sizes(size: int, tile: int) -> list[int]:
+    return [min(tile, size - start) for start in range(0, size, tile)]
 
 
 def expected_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> int:
-    """Cycles the simulator takes for an (m×k) @ (k×n) product, weight loading excluded.
+    """Cycles the simulator takes for an (m×k) @ (k×n) product on an R×C array, loading excluded.
 
-    See :func:`schedule` for the formulas: per fold m + R + C − 2 (weight-stationary),
-    n + R + C − 2 (input-stationary) or k + 2R + C − 2 (output-stationary, drain included).
+    The closed forms (derived in :func:`schedule`):
+    weight-stationary ceil(k/R)·(ceil(n/C)·(m + R − 2) + n), which is 3n − 2 for n×n on n×n;
+    input-stationary ceil(k/R)·(ceil(m/C)·(n + R − 2) + m);
+    output-stationary ceil(m/R)·ceil(n/C)·(k + R − 2) + ceil(n/C)·m + ceil(m/R)·n.
     """
-    return schedule(m, k, n, rows, cols, dataflow).cycles
+    dataflow = canonical_dataflow(dataflow)
+    schedule(m, k, n, rows, cols, dataflow)
+    ceil = math.ceil
+    if dataflow == WEIGHT_STATIONARY:
+        return ceil(k / rows) * (ceil(n / cols) * (m + rows - 2) + n)
+    if dataflow == INPUT_STATIONARY:
+        return ceil(k / rows) * (ceil(m / cols) * (n + rows - 2) + m)
+    return ceil(m / rows) * ceil(n / cols) * (k + rows - 2) + ceil(n / cols) * m + ceil(m / rows) * n
 
 
 # --------------------------------------------------------------------------- one frame
@@ -174,6 +204,7 @@ class SystolicRun:
     result: np.ndarray
     schedule: Schedule
     macs: int
+    cycles: int  # counted while stepping: from the first value in to the last result out
     keep_frames: bool
     _tape: _Tape | None = field(default=None)
 
@@ -188,11 +219,6 @@ class SystolicRun:
     @property
     def n(self) -> int:
         return self.shape[2]
-
-    @property
-    def cycles(self) -> int:
-        """Cycles from the first value entering to the last result leaving (all folds)."""
-        return self.schedule.cycles
 
     @property
     def folds(self) -> int:
@@ -247,8 +273,8 @@ class SystolicRun:
         m, k, n = self.shape
         lines = [
             f"{self.dataflow.replace('_', '-')} {self.rows}x{self.cols} array, A {m}x{k} @ W {k}x{n}",
-            f"cycles:      {self.cycles:,} ({self.folds:,} fold{'s' if self.folds != 1 else ''} "
-            f"x {self.cycles_per_fold:,} cycles)",
+            f"cycles:      {self.cycles:,} ({self.folds:,} fold{'s' if self.folds != 1 else ''}, "
+            f"{self.cycles_per_fold:,} cycles for a full one)",
             f"load cycles: {self.load_cycles:,} (filling the PEs, counted apart)",
             f"MACs:        {self.macs:,} (= M·K·N = {m * k * n:,})",
             f"utilization: {self.utilization:.1%} of {self.rows * self.cols:,} PEs x {self.cycles:,} cycles",
@@ -299,8 +325,10 @@ class SystolicArray:
         tape = _Tape(plan, self.rows, self.cols, m, n, acc_dtype) if keep_frames else None
         if tape is not None:
             tape.check_size()
-        result, macs = _RUNNERS[self.dataflow](A, W, self.rows, self.cols, acc_dtype, tape)
-        return SystolicRun(self.rows, self.cols, self.dataflow, (m, k, n), result, plan, macs, keep_frames, tape)
+        result, macs, cycles = _RUNNERS[self.dataflow](A, W, self.rows, self.cols, acc_dtype, tape)
+        return SystolicRun(
+            self.rows, self.cols, self.dataflow, (m, k, n), result, plan, macs, cycles, keep_frames, tape
+        )
 
 
 def lecture_example():
@@ -392,7 +420,7 @@ class _Tape:
         self.valid = {key: np.zeros(shape, bool) for key in ("weight", "activation", "psum")}
         self.active = np.zeros(shape, bool)
         self.macs_per_cycle = np.zeros(plan.cycles, np.int64)
-        self.streams: list[dict] = []
+        self.folds: list[dict] = []
         self.updates: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.contributions_needed = 1
 
@@ -405,7 +433,12 @@ class _Tape:
                 f"{needed / 2**30:.1f} GiB: pass keep_frames=False to get the result and statistics only"
             )
 
+    def start_fold(self, start: int, **streams) -> None:
+        self.folds.append({"start": start, **streams})
+
     def record(self, t: int, values: dict, valid: dict, active: np.ndarray) -> None:
+        if t >= self.plan.cycles:
+            raise RuntimeError(f"the simulation ran past the {self.plan.cycles} cycles its closed form allows")
         for key, value in values.items():
             self.values[key][t] = value
             self.valid[key][t] = valid[key]
@@ -414,19 +447,19 @@ class _Tape:
 
     def record_output(self, t: int, m_idx: np.ndarray, n_idx: np.ndarray, values: np.ndarray) -> None:
         if len(m_idx):
-            self.updates.append((t, m_idx.copy(), n_idx.copy(), np.array(values, dtype=self.dtype)))
+            self.updates.append((t, np.array(m_idx), np.array(n_idx), np.array(values, dtype=self.dtype)))
 
     def frame(self, t: int, run: SystolicRun) -> Frame:
-        per_fold = self.plan.cycles_per_fold
-        fold, fold_cycle = divmod(t, per_fold)
-        stream = self.streams[fold]
+        fold = bisect.bisect_right([f["start"] for f in self.folds], t) - 1
+        streams = self.folds[fold]
+        fold_cycle = t - streams["start"]
         output, output_valid, output_new = self._output_at(t)
-        queue_left, queue_left_valid = _queue(stream["left"], stream["left_rows"], fold_cycle, self.rows)
+        queue_left, queue_left_valid = _queue(streams["left"], streams["left_lanes"], fold_cycle, self.rows)
         queue_top = queue_top_valid = None
-        if "top" in stream:
-            top, top_valid = _queue(stream["top"], stream["top_cols"], fold_cycle, self.cols)
+        if "top" in streams:
+            top, top_valid = _queue(streams["top"], streams["top_lanes"], fold_cycle, self.cols)
             queue_top, queue_top_valid = top.T, top_valid.T
-        phase = "drain" if fold_cycle >= stream.get("drain_from", per_fold) else "compute"
+        phase = "drain" if fold_cycle >= streams.get("drain_from", self.plan.cycles) else "compute"
         return Frame(
             cycle=t, cycles=self.plan.cycles, fold=fold, folds=self.plan.folds, fold_cycle=fold_cycle,
             phase=phase, dataflow=run.dataflow,
@@ -465,8 +498,7 @@ def _queue(stream: np.ndarray, real_lanes: int, fold_cycle: int, lanes: int) -> 
     s = fold_cycle + 1 + np.arange(depth)[None, :] - lane
     valid = (s >= 0) & (s < length) & (lane < real_lanes)
     values = np.zeros((lanes, depth), stream.dtype)
-    s_ok, lane_ok = s[valid], np.broadcast_to(lane, s.shape)[valid]
-    values[valid] = stream[s_ok, lane_ok]
+    values[valid] = stream[s[valid], np.broadcast_to(lane, s.shape)[valid]]
     return values, valid
 
 
@@ -486,67 +518,63 @@ def _tiles(size: int, tile: int) -> list[slice]:
 def _weight_stationary(A, W, rows, cols, dtype, tape):
     """Hold tiles of W in the PEs; stream the rows of A through; partial sums flow down."""
     m, k = A.shape
-    n = W.shape[1]
-    result = np.zeros((m, n), dtype)
-    fold, macs = 0, 0
+    result = np.zeros((m, W.shape[1]), dtype)
+    macs = cycles = 0
     if tape is not None:
         tape.contributions_needed = len(_tiles(k, rows))
-    for n_tile in _tiles(n, cols):
+    for n_tile in _tiles(W.shape[1], cols):
         for k_tile in _tiles(k, rows):
-            out, fold_macs = _stationary_fold(
+            out, fold_macs, fold_cycles = _stationary_fold(
                 held=W[k_tile, n_tile], stream=A[:, k_tile], rows=rows, cols=cols, dtype=dtype, tape=tape,
-                fold=fold, names=("weight", "activation"),
+                start=cycles, names=("weight", "activation"),
                 out_index=lambda s, j, n_tile=n_tile: (s, j + n_tile.start),
             )
             result[:, n_tile] += out
-            fold, macs = fold + 1, macs + fold_macs
-    return result, macs
+            macs, cycles = macs + fold_macs, cycles + fold_cycles
+    return result, macs, cycles
 
 
 def _input_stationary(A, W, rows, cols, dtype, tape):
     """Hold tiles of Aᵀ in the PEs; stream the columns of W through; partial sums flow down."""
     m, k = A.shape
-    n = W.shape[1]
-    result = np.zeros((m, n), dtype)
-    fold, macs = 0, 0
+    result = np.zeros((m, W.shape[1]), dtype)
+    macs = cycles = 0
     if tape is not None:
         tape.contributions_needed = len(_tiles(k, rows))
     for m_tile in _tiles(m, cols):
         for k_tile in _tiles(k, rows):
-            out, fold_macs = _stationary_fold(
+            out, fold_macs, fold_cycles = _stationary_fold(
                 held=A[m_tile, k_tile].T, stream=W[k_tile, :].T, rows=rows, cols=cols, dtype=dtype, tape=tape,
-                fold=fold, names=("activation", "weight"),
+                start=cycles, names=("activation", "weight"),
                 out_index=lambda s, j, m_tile=m_tile: (j + m_tile.start, s),
             )
             result[m_tile, :] += out.T
-            fold, macs = fold + 1, macs + fold_macs
-    return result, macs
+            macs, cycles = macs + fold_macs, cycles + fold_cycles
+    return result, macs, cycles
 
 
-def _stationary_fold(held, stream, rows, cols, dtype, tape, fold, names, out_index):
-    """One fold of a stationary dataflow: ``held`` (≤R×C) sits in the PEs, ``stream`` (T×≤R) flows in.
+def _stationary_fold(held, stream, rows, cols, dtype, tape, start, names, out_index):
+    """One fold of a stationary dataflow: ``held`` (r×c ≤ R×C) sits in the PEs, ``stream`` (T×r) flows in.
 
-    Row i of the array takes column i of the stream, skewed by i cycles. Each cycle every PE
-    passes its moving value right and its partial sum down, then multiplies and adds. Returns the
-    T×(held's columns) outputs that left the bottom row, and the useful MACs done.
+    Row i of the array takes column i of the stream, skewed by i cycles. Every cycle each PE passes
+    its moving value right and its partial sum down, then multiplies and adds; sums that reach the
+    bottom row leave. The fold ends when the last of the T×c results has left. Returns those
+    results, the useful MACs done and the cycles taken.
     """
     held_name, moving_name = names
     T, real_rows = stream.shape
     real_cols = held.shape[1]
     S = _pad(held, (rows, cols))
     S_valid = _pad(np.ones(held.shape, bool), (rows, cols))
-    i = np.arange(rows)[:, None]
-    j = np.arange(cols)[None, :]
-    lane = np.arange(rows)
-    col = np.arange(cols)
+    i, j = np.arange(rows)[:, None], np.arange(cols)[None, :]
+    lane, col = np.arange(rows), np.arange(cols)
     moving = np.zeros((rows, cols), dtype)
     psum = np.zeros((rows, cols), dtype)
     out = np.zeros((T, real_cols), dtype)
-    macs = 0
-    cycles = T + rows + cols - 2
+    macs = results_left = t = 0
     if tape is not None:
-        tape.streams.append({"left": stream, "left_rows": real_rows})
-    for t in range(cycles):
+        tape.start_fold(start, left=stream, left_lanes=real_rows)
+    while results_left < T * real_cols:
         moving[:, 1:] = moving[:, :-1]
         s_in = t - lane
         entering = (s_in >= 0) & (s_in < T) & (lane < real_rows)
@@ -565,93 +593,96 @@ def _stationary_fold(held, stream, rows, cols, dtype, tape, fold, names, out_ind
         s_out = t - (rows - 1) - col
         leaving = (s_out >= 0) & (s_out < T) & (col < real_cols)
         out[s_out[leaving], col[leaving]] = psum[rows - 1, leaving]
+        results_left += int(leaving.sum())
         if tape is not None:
-            t_global = fold * cycles + t
             tape.record(
-                t_global,
+                start + t,
                 {held_name: S, moving_name: moving, "psum": psum},
                 {held_name: S_valid, moving_name: moving_valid, "psum": in_flight},
                 active,
             )
-            tape.record_output(t_global, *out_index(s_out[leaving], col[leaving]), psum[rows - 1, leaving])
-    return out, macs
+            tape.record_output(start + t, *out_index(s_out[leaving], col[leaving]), psum[rows - 1, leaving])
+        t += 1
+    return out, macs, t
 
 
 def _output_stationary(A, W, rows, cols, dtype, tape):
     """Each PE accumulates one output: A flows right, W flows down; results shift out at the bottom."""
-    m = A.shape[0]
-    n = W.shape[1]
-    result = np.zeros((m, n), dtype)
-    fold, macs = 0, 0
-    for m_tile in _tiles(m, rows):
-        for n_tile in _tiles(n, cols):
-            out, fold_macs = _output_stationary_fold(
-                A[m_tile, :], W[:, n_tile], rows, cols, dtype, tape, fold, (m_tile.start, n_tile.start)
+    result = np.zeros((A.shape[0], W.shape[1]), dtype)
+    macs = cycles = 0
+    for m_tile in _tiles(A.shape[0], rows):
+        for n_tile in _tiles(W.shape[1], cols):
+            out, fold_macs, fold_cycles = _output_stationary_fold(
+                A[m_tile, :], W[:, n_tile], rows, cols, dtype, tape, cycles, (m_tile.start, n_tile.start)
             )
             result[m_tile, n_tile] = out
-            fold, macs = fold + 1, macs + fold_macs
-    return result, macs
+            macs, cycles = macs + fold_macs, cycles + fold_cycles
+    return result, macs, cycles
 
 
-def _output_stationary_fold(left, top, rows, cols, dtype, tape, fold, origin):
-    """One output-stationary fold: ``left`` (≤R×K) enters the rows, ``top`` (K×≤C) the columns."""
+def _output_stationary_fold(left, top, rows, cols, dtype, tape, start, origin):
+    """One output-stationary fold: ``left`` (r×K) enters the rows, ``top`` (K×c) the columns.
+
+    Row i takes row i of ``left`` skewed by i cycles, column j takes column j of ``top`` skewed by
+    j; each PE multiplies the two values passing through it into its accumulator. Once every
+    product is done the accumulators shift down one row per cycle and leave at the bottom.
+    """
     real_rows, k = left.shape
     real_cols = top.shape[1]
-    i = np.arange(rows)[:, None]
-    j = np.arange(cols)[None, :]
+    i, j = np.arange(rows)[:, None], np.arange(cols)[None, :]
     lane, col = np.arange(rows), np.arange(cols)
     activation = np.zeros((rows, cols), dtype)
     weight = np.zeros((rows, cols), dtype)
     acc = np.zeros((rows, cols), dtype)
     acc_valid = np.zeros((rows, cols), bool)
     out = np.zeros((real_rows, real_cols), dtype)
-    compute = k + rows + cols - 2
-    cycles = compute + rows
-    macs = 0
+    macs = drained = t = 0
+    drain_from = None
     if tape is not None:
-        tape.streams.append({"left": left.T, "left_rows": real_rows, "top": top, "top_cols": real_cols,
-                             "drain_from": compute})
-    for t in range(cycles):
+        tape.start_fold(start, left=left.T, left_lanes=real_rows, top=top, top_lanes=real_cols)
+    while drained < rows:
+        computing = macs < real_rows * real_cols * k
         activation[:, 1:] = activation[:, :-1]
         weight[1:, :] = weight[:-1, :]
         activation[:, 0] = 0
         weight[0, :] = 0
         k_row, k_col = t - lane, t - col
-        row_in = (k_row >= 0) & (k_row < k) & (lane < real_rows) & (t < compute)
-        col_in = (k_col >= 0) & (k_col < k) & (col < real_cols) & (t < compute)
+        row_in = (k_row >= 0) & (k_row < k) & (lane < real_rows)
+        col_in = (k_col >= 0) & (k_col < k) & (col < real_cols)
         activation[row_in, 0] = left[lane[row_in], k_row[row_in]]
         weight[0, col_in] = top[k_col[col_in], col[col_in]]
-
         k_here = t - i - j
-        in_flight = (k_here >= 0) & (k_here < k) & (t < compute)
+        in_flight = (k_here >= 0) & (k_here < k) & computing
         activation_valid = in_flight & (i < real_rows)
         weight_valid = in_flight & (j < real_cols)
         active = activation_valid & weight_valid
-        macs += int(active.sum())
         leaving_row = None
-        if t < compute:
+        if computing:
             acc += activation * weight
             acc_valid |= active
+            macs += int(active.sum())
         else:
-            leaving_row = rows - 1 - (t - compute)
-            bottom, bottom_valid = acc[rows - 1].copy(), acc_valid[rows - 1].copy()
+            drain_from = t if drain_from is None else drain_from
+            leaving_row = rows - 1 - drained
+            bottom = acc[rows - 1, :real_cols].copy()
             acc[1:], acc_valid[1:] = acc[:-1].copy(), acc_valid[:-1].copy()
             acc[0], acc_valid[0] = 0, False
             if leaving_row < real_rows:
-                out[leaving_row] = bottom[:real_cols]
+                out[leaving_row] = bottom
+            drained += 1
         if tape is not None:
-            t_global = fold * cycles + t
+            tape.folds[-1]["drain_from"] = drain_from if drain_from is not None else t + 1
             tape.record(
-                t_global,
+                start + t,
                 {"activation": activation, "weight": weight, "psum": acc},
                 {"activation": activation_valid, "weight": weight_valid, "psum": acc_valid},
                 active,
             )
             if leaving_row is not None and leaving_row < real_rows:
-                cols_out = np.arange(real_cols)
-                tape.record_output(t_global, np.full(real_cols, origin[0] + leaving_row), origin[1] + cols_out,
-                                   bottom[:real_cols])
-    return out, macs
+                n_idx = origin[1] + np.arange(real_cols)
+                tape.record_output(start + t, np.full(real_cols, origin[0] + leaving_row), n_idx, bottom)
+        t += 1
+    return out, macs, t
 
 
 _RUNNERS = {
