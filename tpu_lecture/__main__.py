@@ -18,6 +18,14 @@ class UsageError(ValueError):
     """A command-line value that cannot be used; its message says what to type instead."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes cost one line and exit status 2, as everywhere else."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def array_shape(text: str) -> tuple[int, int]:
     """Parse an array size such as ``8x8`` or ``128x128`` into (rows, cols)."""
     parts = text.lower().replace("×", "x").split("x")
@@ -98,7 +106,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m tpu_lecture",
         description="TPUs from the multiply-accumulate up: the lecture's simulator, animation and benchmarks.",
     )
