@@ -127,9 +127,22 @@ def test_bfloat16_inputs_accumulate_in_float32_in_order():
     np.testing.assert_array_equal(run.result, expected)
 
 
-def test_results_keep_integer_type():
-    run = SystolicArray(2, 2).matmul(np.ones((2, 2), np.int8), np.ones((2, 2), np.int8))
+def test_integers_accumulate_in_int32_unless_a_sum_could_overflow():
+    run = SystolicArray(2, 2).matmul(np.full((2, 2), 127, np.int8), np.full((2, 2), -128, np.int8))
+    assert run.result.dtype == np.int32  # 8-bit MACs into 32-bit accumulators, as in TPU v1
+    np.testing.assert_array_equal(run.result, np.full((2, 2), 2 * 127 * -128))
+    big = np.full((2, 3), 2**20, np.int64)
+    run = SystolicArray(2, 2).matmul(big, big.T)
     assert run.result.dtype == np.int64
+    np.testing.assert_array_equal(run.result, big @ big.T)
+
+
+def test_mac_count_is_the_same_with_and_without_frames():
+    A, W = np.ones((5, 7), int), np.ones((7, 6), int)
+    for dataflow in DATAFLOWS:
+        with_frames = SystolicArray(3, 4, dataflow).matmul(A, W)
+        without = SystolicArray(3, 4, dataflow).matmul(A, W, keep_frames=False)
+        assert with_frames.macs == without.macs == sum(int(f.active.sum()) for f in with_frames.frames)
 
 
 # ---------------------------------------------------------------- frames

@@ -394,7 +394,8 @@ def _is_bfloat16(dtype: np.dtype) -> bool:
 
 
 def _accumulator_dtype(A: np.ndarray, W: np.ndarray) -> np.dtype:
-    """The MXU's rule: bfloat16 (and float16) products accumulate in float32; integers in int64."""
+    """The MXU's rule: bfloat16 (and float16) products accumulate in float32; integers in int32 when
+    no sum can overflow it (TPU v1's 8-bit MACs feed 32-bit accumulators), otherwise int64."""
     kinds = {A.dtype.kind, W.dtype.kind}
     if A.dtype == object or W.dtype == object:
         return np.dtype(object)
@@ -403,8 +404,13 @@ def _accumulator_dtype(A: np.ndarray, W: np.ndarray) -> np.dtype:
             return np.dtype(np.float64)
         return np.dtype(np.float32)
     if kinds <= set("iu"):
-        return np.dtype(np.int64)
+        return _integer_accumulator(A, W)
     return np.result_type(A.dtype, W.dtype, np.float32)
+
+
+def _integer_accumulator(A: np.ndarray, W: np.ndarray) -> np.dtype:
+    largest = int(np.abs(A.astype(np.int64)).max()) * int(np.abs(W.astype(np.int64)).max()) * A.shape[1]
+    return np.dtype(np.int32) if largest < 2**31 else np.dtype(np.int64)
 
 
 # --------------------------------------------------------------------------- the tape of frames
@@ -437,6 +443,7 @@ class _Tape:
         self.folds.append({"start": start, **streams})
 
     def record(self, t: int, values: dict, valid: dict, active: np.ndarray) -> None:
+        """Copy cycle t's PE state; the MAC count of the frames comes from ``active``."""
         if t >= self.plan.cycles:
             raise RuntimeError(f"the simulation ran past the {self.plan.cycles} cycles its closed form allows")
         for key, value in values.items():
@@ -561,49 +568,85 @@ def _stationary_fold(held, stream, rows, cols, dtype, tape, start, names, out_in
     bottom row leave. The fold ends when the last of the T×c results has left. Returns those
     results, the useful MACs done and the cycles taken.
     """
-    held_name, moving_name = names
     T, real_rows = stream.shape
     real_cols = held.shape[1]
     S = _pad(held, (rows, cols))
-    S_valid = _pad(np.ones(held.shape, bool), (rows, cols))
-    i, j = np.arange(rows)[:, None], np.arange(cols)[None, :]
-    lane, col = np.arange(rows), np.arange(cols)
-    moving = np.zeros((rows, cols), dtype)
-    psum = np.zeros((rows, cols), dtype)
+    entering = _skewed(stream, rows, dtype)
+    moving, moving_next = np.zeros((rows, cols), dtype), np.zeros((rows, cols), dtype)
+    psum, psum_next = np.zeros((rows, cols), dtype), np.zeros((rows, cols), dtype)
+    product = np.zeros((rows, cols), dtype)
     out = np.zeros((T, real_cols), dtype)
+    busy = _busy_pes_by_cycle(T, rows, cols, real_rows, real_cols)
+    masks = _FoldMasks(T, rows, cols, real_rows, real_cols, held_name=names[0], moving_name=names[1])
     macs = results_left = t = 0
     if tape is not None:
         tape.start_fold(start, left=stream, left_lanes=real_rows)
     while results_left < T * real_cols:
-        moving[:, 1:] = moving[:, :-1]
-        s_in = t - lane
-        entering = (s_in >= 0) & (s_in < T) & (lane < real_rows)
-        moving[:, 0] = 0
-        moving[entering, 0] = stream[s_in[entering], lane[entering]]
-        product = moving * S
-        psum[1:] = psum[:-1] + product[1:]
-        psum[0] = product[0]
+        moving_next[:, 1:] = moving[:, :-1]
+        moving_next[:, 0] = entering[t] if t < len(entering) else 0
+        moving, moving_next = moving_next, moving
+        np.multiply(moving, S, out=product)
+        np.add(psum[:-1], product[1:], out=psum_next[1:])
+        psum_next[0] = product[0]
+        psum, psum_next = psum_next, psum
+        macs += busy(t)
 
-        s_here = t - i - j
-        in_flight = (s_here >= 0) & (s_here < T)
-        moving_valid = in_flight & (i < real_rows)
-        active = moving_valid & S_valid
-        macs += int(active.sum())
-
-        s_out = t - (rows - 1) - col
-        leaving = (s_out >= 0) & (s_out < T) & (col < real_cols)
-        out[s_out[leaving], col[leaving]] = psum[rows - 1, leaving]
-        results_left += int(leaving.sum())
+        first, last = max(0, t - (rows - 1) - (T - 1)), min(real_cols - 1, t - (rows - 1))
+        if first <= last:
+            leaving = np.arange(first, last + 1)
+            out[t - (rows - 1) - leaving, leaving] = psum[rows - 1, first : last + 1]
+            results_left += last - first + 1
+            if tape is not None:
+                tape.record_output(start + t, *out_index(t - (rows - 1) - leaving, leaving), psum[rows - 1, leaving])
         if tape is not None:
-            tape.record(
-                start + t,
-                {held_name: S, moving_name: moving, "psum": psum},
-                {held_name: S_valid, moving_name: moving_valid, "psum": in_flight},
-                active,
-            )
-            tape.record_output(start + t, *out_index(s_out[leaving], col[leaving]), psum[rows - 1, leaving])
+            tape.record(start + t, *masks.at(t, S, moving, psum))
         t += 1
     return out, macs, t
+
+
+def _skewed(stream: np.ndarray, rows: int, dtype) -> np.ndarray:
+    """The values entering the left edge, cycle by cycle: row i gets ``stream[t − i, i]`` at cycle t."""
+    T, real_rows = stream.shape
+    entering = np.zeros((T + rows - 1, rows), dtype)
+    for i in range(real_rows):
+        entering[i : i + T, i] = stream[:, i]
+    return entering
+
+
+def _busy_pes_by_cycle(T: int, rows: int, cols: int, real_rows: int, real_cols: int):
+    """How many PEs do a useful MAC at cycle t: those holding a weight whose activation has arrived.
+
+    Stream element s is at PE(i, j) at cycle s + i + j, so the busy PEs at cycle t are the held
+    ones on the anti-diagonals i + j = t − T + 1 … t.
+    """
+    on_diagonal = np.zeros(rows + cols, np.int64)
+    np.add.at(on_diagonal, (np.arange(real_rows)[:, None] + np.arange(real_cols)[None, :]).ravel(), 1)
+    before = np.concatenate([[0], np.cumsum(on_diagonal)])
+
+    def busy(t: int) -> int:
+        high = min(t + 1, len(on_diagonal))
+        low = min(max(0, t - T + 1), high)
+        return int(before[high] - before[low])
+
+    return busy
+
+
+class _FoldMasks:
+    """Which PEs hold which value at cycle t of a stationary fold (kept only when frames are)."""
+
+    def __init__(self, T, rows, cols, real_rows, real_cols, held_name, moving_name):
+        self.T, self.real_rows = T, real_rows
+        self.i, self.j = np.arange(rows)[:, None], np.arange(cols)[None, :]
+        self.held_valid = _pad(np.ones((real_rows, real_cols), bool), (rows, cols))
+        self.held_name, self.moving_name = held_name, moving_name
+
+    def at(self, t, held, moving, psum):
+        stream_index = t - self.i - self.j
+        in_flight = (stream_index >= 0) & (stream_index < self.T)
+        moving_valid = in_flight & (self.i < self.real_rows)
+        values = {self.held_name: held, self.moving_name: moving, "psum": psum}
+        valid = {self.held_name: self.held_valid, self.moving_name: moving_valid, "psum": in_flight}
+        return values, valid, moving_valid & self.held_valid
 
 
 def _output_stationary(A, W, rows, cols, dtype, tape):
