@@ -1,0 +1,14 @@
+"""pytest settings shared by the unit tests and the notebooks that nbval executes."""
+
+import os
+
+# Keep TensorFlow's C++ log lines down; the first lines it writes on import cannot be silenced,
+# which is why stderr is left out of nbval's comparison below.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_collectstart(collector):
+    """In notebooks, compare stdout and results, not stderr (framework logs) or widget views (random ids)."""
+    if collector.fspath and collector.fspath.ext == ".ipynb":
+        collector.skip_compare += ("stderr", "application/vnd.jupyter.widget-view+json")
