@@ -30,7 +30,11 @@ _LAZY: dict[str, str] = {
     "save_animation": "visualize",
     # counters.py, precision.py, hardware.py
     "count_model": "counters",
+    "mlp_macs_per_sample": "counters",
+    "compare_machines": "counters",
     "mxu_matmul": "precision",
+    "to_bfloat16": "precision",
+    "show_bits": "precision",
     # devices.py, bench.py
     "runtime": "devices",
     "use_best_backend": "devices",
