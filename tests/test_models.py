@@ -96,6 +96,7 @@ def test_char_model_compiles_as_the_colab_did(tiny_char):
         (lambda: mlp_model(steps_per_execution=0), "steps_per_execution"),
         (lambda: mlp_model(jit_compile="yes"), "jit_compile"),
         (lambda: mlp_model(dropout=1.0), "dropout"),
+        (lambda: mlp_model(dropout="half"), "dropout"),
         (lambda: mlp_model(learning_rate=-1), "learning_rate"),
         (lambda: char_model(rnn_units=0), "rnn_units"),
         (lambda: char_model(rnn_layers=1.5), "rnn_layers"),
@@ -200,6 +201,7 @@ def test_generate_text_works_for_models_that_are_not_a_plain_stack():
         (dict(seed_text="", length=3), "seed_text"),
         (dict(seed_text="A", length=-1), "length"),
         (dict(seed_text="A", length=3, temperature=0), "temperature"),
+        (dict(seed_text="A", length=3, temperature="hot"), "temperature"),
     ],
 )
 def test_generate_text_rejects_bad_arguments(tiny_char, kwargs, message):
@@ -231,6 +233,18 @@ def test_models_are_built_inside_the_strategy_scope():
     assert fake.entered == 1 and model.count_params() == char_closed_form(256, 4, 4, 2)
     with pytest.raises(TypeError, match="has no scope"):
         models.build_in_distribution(mlp_model, distribution=object())
+
+
+def test_the_default_distribution_comes_from_devices(monkeypatch):
+    from tpu_lecture import devices
+
+    fake = FakeStrategy()
+    monkeypatch.setattr(devices, "distribution", lambda backend=None, keras=None: fake)
+    models.build_in_distribution(mlp_model, compile=False)
+    assert fake.entered == 1
+    monkeypatch.undo()
+    model = models.build_in_distribution(char_model, embedding_dim=4, rnn_units=4, compile=False)
+    assert model.count_params() == char_closed_form(256, 4, 4, 2)  # one CPU: the default strategy
 
 
 def test_a_real_tf_strategy_mirrors_the_variables():

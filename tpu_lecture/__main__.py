@@ -98,11 +98,44 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
-    raise UsageError("the animate command is not built yet")
+    import numpy as np
+
+    from tpu_lecture.systolic import SystolicArray
+    from tpu_lecture.visualize import check_drawable, save_animation, symbolic_example
+
+    rows, cols = args.array
+    check_drawable(rows, cols)
+    if args.symbolic:
+        A, W = symbolic_example(args.m, args.k, args.n)
+    else:
+        rng = np.random.default_rng(args.seed)
+        A = rng.integers(-8, 8, size=(args.m, args.k))
+        W = rng.integers(-8, 8, size=(args.k, args.n))
+    run = SystolicArray(rows, cols, dataflow=args.dataflow).matmul(A, W, keep_frames=True)
+    path = save_animation(run, args.out, fps=args.fps)
+    print(f"wrote {path}: {run.cycles} frames, one per cycle, at {args.fps} fps ({run!r})")
+    return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    raise UsageError("the bench command is not built yet")
+    from tpu_lecture import bench
+
+    save = Path(args.save) if args.save else None
+    if save is not None:
+        with open(save, "a", encoding="utf-8"):  # fails now, not after minutes of sweeping
+            pass
+    results = bench.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks,
+                          include_transfer=args.include_transfer)
+    print(bench.format_table(results))
+    for reason in results.skipped:
+        print(f"skipped {reason}")
+    if len({r.runtime_label for r in results}) > 1:
+        print()
+        print(bench.compare(results).to_text())
+    if save is not None:
+        bench.save_results(results, save)
+        print(f"appended {len(results)} results to {save}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark #1: element-wise add and matmul on every device found")
     bench.add_argument("--quick", action="store_true", help="a short sweep of small sizes (seconds, not minutes)")
     bench.add_argument("--save", metavar="FILE", help="append the results to this JSON-lines file")
+    bench.add_argument("--sizes", type=positive_int, nargs="+", metavar="N",
+                       help="matrix sizes n (n x n) instead of the defaults for the devices found")
+    bench.add_argument("--frameworks", nargs="+", choices=["numpy", "tensorflow", "jax"], metavar="NAME",
+                       help="only these of numpy, tensorflow, jax (default: every one installed)")
+    bench.add_argument("--include-transfer", action="store_true",
+                       help="also time the host-to-device copy of the inputs (to show what it costs)")
     bench.set_defaults(func=_cmd_bench)
     return parser
 

@@ -1,0 +1,412 @@
+"""What the browser tests need: headless Chromium, a throwaway Jupyter server, and a student's clicks.
+
+The tests open notebook 04 in JupyterLab and in Notebook 7 the way a student does, run every cell,
+and drive the step-through player (classes ``tl-player``, ``tl-play``, ``tl-step-forward`` …) with
+real clicks. Everything runs on temporary copies with a temporary ``HOME``; the server, its kernels
+and the browser are always stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "04_systolic_array.ipynb"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags seen to work headless as root on Debian (shared/reference/BROWSER-TESTING.md).
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+REQUIRE_ENV = "TPU_LECTURE_REQUIRE_BROWSER"  # set by .ci/run: a missing browser fails instead of skipping
+CYCLE = re.compile(r"cycle (\d+) of (\d+)")
+KERNEL_PREFIX = "tl-browser-test kernel prefix: "
+ALL_CELLS_RAN = "tl-browser-test: every cell ran"
+
+
+def missing() -> str | None:
+    """Why the browser tests cannot run here (exactly what is missing), or None if they can."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"chromium is not installed at {CHROMIUM}: apt-get install chromium (Debian's package)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright for Python is not installed: pip install -e '.[test]' (never `playwright install`)"
+    return None
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless; Playwright never downloads a browser here."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+
+
+# --------------------------------------------------------------------------- the notebook copy
+
+
+def standin_notebook() -> dict:
+    """A few cells that show the player, used while notebooks/04 does not exist (and by the self-tests)."""
+    import nbformat.v4 as nbf
+
+    return nbf.new_notebook(
+        cells=[
+            nbf.new_markdown_cell("# Stand-in for 04_systolic_array: the step-through player only"),
+            nbf.new_code_cell(
+                "import tpu_lecture as tl\n\nA, W = tl.lecture_example()\ntl.animate(A, W, rows=2, cols=2)"
+            ),
+            nbf.new_code_cell(
+                "import numpy as np\n\nrng = np.random.default_rng(0)\n"
+                "tl.animate(rng.integers(-3, 4, (4, 4)), rng.integers(-3, 4, (4, 4)), rows=4, cols=4)"
+            ),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}},
+    )
+
+
+def notebook_copy(folder: Path, source: Path | None = NOTEBOOK, first_cells: tuple[str, ...] = ()) -> Path:
+    """Copy ``source`` into ``folder`` (the stand-in if it is None or missing) with the test's own cells.
+
+    The copy starts with a cell that prints the kernel's ``sys.prefix`` (to prove the kernel is this
+    environment's Python), then ``first_cells`` (the self-tests' sabotage), and ends with a cell whose
+    output says that every cell ran. The repository's notebook is never opened, since Lab autosaves.
+    """
+    import nbformat
+    import nbformat.v4 as nbf
+
+    if source is not None and source.exists():
+        nb = nbformat.read(source, as_version=4)
+        name = source.name
+    else:
+        nb = standin_notebook()
+        name = "04_standin.ipynb"
+    probe = nbf.new_code_cell(f"import sys\nprint({KERNEL_PREFIX!r} + sys.prefix)")
+    nb.cells = [probe, *(nbf.new_code_cell(c) for c in first_cells), *nb.cells,
+                nbf.new_code_cell(f"print({ALL_CELLS_RAN!r})")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+# Sabotage for the self-tests, run in the kernel before the player is built: each one breaks the
+# player the way a real bug could, without touching the package.
+IGNORE_STEP_FORWARD = '''\
+import ipywidgets
+_click = ipywidgets.Button._handle_button_msg
+def _ignore_step_forward(self, widget, content, buffers):
+    if "tl-step-forward" not in self._dom_classes:
+        _click(self, widget, content, buffers)
+ipywidgets.Button._handle_button_msg = _ignore_step_forward'''
+
+FREEZE_FRAME = '''\
+import ipywidgets
+_open, _send = ipywidgets.Image.open, ipywidgets.Image._should_send_property
+def _open_and_note_frame(self):
+    self._tl_has_frame = bool(self.value)
+    _open(self)
+def _keep_first_frame(self, key, value):
+    if key == "value":
+        if getattr(self, "_tl_has_frame", False):
+            return False
+        self._tl_has_frame = bool(value)
+    return _send(self, key, value)
+ipywidgets.Image.open, ipywidgets.Image._should_send_property = _open_and_note_frame, _keep_first_frame'''
+
+
+# --------------------------------------------------------------------------- the Jupyter server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class JupyterServer:
+    """A running ``jupyter lab`` or ``jupyter notebook`` on loopback with a random token."""
+
+    app: str
+    port: int
+    token: str
+    root_dir: Path
+    process: subprocess.Popen
+    log: Path
+    kernels_seen: dict = field(default_factory=dict)  # pid -> psutil.Process: the server's children
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path}?token={self.token}"
+
+    def api(self, path: str, method: str = "GET"):
+        request = urllib.request.Request(self.url(f"api/{path}"), method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def notebook_url(self, notebook: Path) -> str:
+        """Lab opens each notebook in a fresh workspace, so no tab of an earlier test is restored beside it."""
+        rel = notebook.relative_to(self.root_dir).as_posix()
+        if self.app == "lab":
+            return self.url(f"lab/workspaces/t{secrets.token_hex(6)}/tree/{rel}")
+        return self.url(f"notebooks/{rel}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def kernels(self) -> list[dict]:
+        kernels = self.api("kernels")
+        self.kernels_seen.update(_children(self.process.pid))
+        return kernels
+
+    def wait_kernel_idle(self, timeout: float = 60) -> None:
+        """Wait until a kernel exists and every kernel is idle (none starting or busy)."""
+        deadline = time.monotonic() + timeout
+        states: list[str] = []
+        while time.monotonic() < deadline:
+            states = [k["execution_state"] for k in self.kernels()]
+            if states and all(s == "idle" for s in states):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the kernel did not become idle in {timeout:.0f} s (states {states}); "
+                             f"server log:\n{self.log_tail()}")
+
+    def shutdown_kernels(self) -> None:
+        """Stop every kernel through the REST API (frees the CPU between tests)."""
+        for kernel in self.kernels():
+            with suppress(urllib.error.URLError, OSError):
+                self.api(f"kernels/{kernel['id']}", method="DELETE")
+
+
+def _children(pid: int) -> dict:
+    try:
+        import psutil
+
+        return {p.pid: p for p in psutil.Process(pid).children(recursive=True)}
+    except Exception:  # the process is gone, or psutil is missing: nothing more to track
+        return {}
+
+
+@contextmanager
+def jupyter_server(app: str, root_dir: Path, home: Path, timeout: float = 60) -> Iterator[JupyterServer]:
+    """Start ``python -m jupyter {app}`` serving ``root_dir``; always stop it and its kernels."""
+    if app not in ("lab", "notebook"):
+        raise ValueError(f"app is {app!r}: use 'lab' (JupyterLab) or 'notebook' (Notebook 7)")
+    _quiet_settings(home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY_"))}
+    env["HOME"] = str(home)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    port, token = free_port(), secrets.token_hex(24)
+    log = home / f"jupyter-{app}.log"
+    command = [
+        sys.executable, "-m", "jupyter", app, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+        "--ServerApp.port_retries=0", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root_dir}",
+        "--allow-root",
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=root_dir, stdout=out, stderr=subprocess.STDOUT)
+    server = JupyterServer(app, port, token, root_dir, process, log)
+    try:
+        _wait_until_up(server, timeout)
+        yield server
+    finally:
+        _stop(server)
+
+
+def _quiet_settings(home: Path) -> None:
+    """Lab's 'notified about Jupyter news?' toast sits over the page's corner and asks the network: say never."""
+    folder = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+
+
+def _wait_until_up(server: JupyterServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"jupyter {server.app} exited with {server.process.returncode}:\n{server.log_tail()}")
+        try:
+            server.api("status")
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise AssertionError(f"jupyter {server.app} did not answer within {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def _stop(server: JupyterServer) -> None:
+    """Kernels through the API, then the server with SIGTERM, then anything of ours still alive."""
+    if server.process.poll() is None:
+        with suppress(urllib.error.URLError, OSError):
+            server.shutdown_kernels()
+        server.kernels_seen.update(_children(server.process.pid))
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=5)
+    for kernel in server.kernels_seen.values():
+        with suppress(Exception):  # psutil checks the start time too, so a reused PID is never hit
+            if kernel.is_running():
+                kernel.kill()
+
+
+# --------------------------------------------------------------------------- a student's session
+
+
+def wait_for(check: Callable[[], object], timeout: float, what: Callable[[], str], page=None):
+    """Poll ``check`` until it returns something truthy; AssertionError saying ``what()`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(what())
+        if page is not None:
+            page.wait_for_timeout(100)
+        else:
+            time.sleep(0.1)
+
+
+class Shots:
+    """Numbered screenshots under test-artifacts/browser/, named after the front-end and the step."""
+
+    def __init__(self, prefix: str):
+        self.prefix, self.count = prefix, 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for old in ARTIFACTS.glob(f"{prefix}-*.png"):
+            old.unlink()
+
+    def take(self, target, step: str) -> Path:
+        self.count += 1
+        path = ARTIFACTS / f"{self.prefix}-{self.count}-{step}.png"
+        target.screenshot(path=str(path))
+        return path
+
+
+def shown_notebook(page):
+    """The notebook on screen (Lab keeps other tabs in the page, hidden)."""
+    return page.locator(".jp-Notebook:visible").first
+
+
+def run_all_cells(page, server: JupyterServer, notebook: Path, timeout: float = 120) -> str:
+    """Open the notebook, run every cell from the Run menu, wait for the last one; the kernel's sys.prefix."""
+    page.goto(server.notebook_url(notebook))
+    shown = shown_notebook(page)
+    shown.locator(".jp-Cell").first.wait_for(timeout=60_000)
+    server.wait_kernel_idle()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
+    outputs = shown.locator(".jp-OutputArea-output")
+    done = outputs.filter(has_text=ALL_CELLS_RAN)
+    errors = outputs.and_(page.locator("[data-mime-type='application/vnd.jupyter.stderr']"))
+
+    def finished():
+        if done.count():
+            return True
+        traceback = [t for t in errors.all_text_contents() if "Traceback" in t or "Error" in t]
+        if traceback:
+            raise AssertionError(f"a cell of {notebook.name} failed in {server.app}:\n{traceback[0][-3000:]}")
+        return False
+
+    wait_for(finished, timeout, lambda: f"{notebook.name} did not finish running in {server.app} within "
+             f"{timeout:.0f} s; server log:\n{server.log_tail()}", page)
+    server.wait_kernel_idle()
+    prefix = outputs.filter(has_text=KERNEL_PREFIX).first.text_content() or ""
+    return prefix.split(KERNEL_PREFIX, 1)[1].strip()
+
+
+class Player:
+    """The first step-through player on the page, read and clicked the way a student does."""
+
+    def __init__(self, page):
+        self.page = page
+        self.root = shown_notebook(page).locator(".tl-player").first
+        self.caption = self.root.locator(".tl-caption").first
+        self.frame = self.root.locator("img.tl-frame, .tl-frame img").first
+        self.forward = self.root.locator(".tl-step-forward").first
+        self.back = self.root.locator(".tl-step-back").first
+        self.play_buttons = self.root.locator(".tl-play button")
+
+    def click_slider(self, css: str, fraction: float) -> None:
+        """Click the track of slider ``css`` (tl-slider, tl-speed) at ``fraction`` of its width (0 left, 1 right)."""
+        track = self.root.locator(f".{css} .noUi-base, .{css} .ui-slider").first  # ipywidgets 8, 7
+        box = track.bounding_box()
+        if not box:
+            raise AssertionError(f"the player's slider .{css} is not on screen")
+        # noUiSlider ignores a tap while it still animates the previous one (class noUi-state-tap)
+        wait_for(lambda: not self.root.locator(".noUi-state-tap").count(), 5,
+                 lambda: f"the slider .{css} kept animating its last click", self.page)
+        x = min(max(fraction * box["width"], 1), box["width"] - 1)
+        track.click(position={"x": x, "y": box["height"] / 2})
+
+    def readout(self, css: str) -> str:
+        return self.root.locator(f".{css} .widget-readout").first.inner_text().strip()
+
+    def playing(self) -> bool | None:
+        """Whether Play is playing (ipywidgets 8 shows a pause icon then); None where the front-end does not say."""
+        icon = self.play_buttons.first.locator("i")
+        if not icon.count():
+            return None
+        return "fa-pause" in (icon.first.get_attribute("class") or "")
+
+    def pause_button(self):
+        """ipywidgets 8 toggles play/pause on the first button; ipywidgets 7 has play, pause, stop, repeat."""
+        return self.play_buttons.nth(1) if self.play_buttons.count() == 4 else self.play_buttons.first
+
+    def wait_shown(self, timeout: float = 30) -> None:
+        self.root.wait_for(state="visible", timeout=timeout * 1000)
+        self.root.scroll_into_view_if_needed()
+        wait_for(lambda: self.frame_loaded() and CYCLE.search(self.caption_text()), timeout,
+                 lambda: f"the player shows no frame and caption (caption {self.caption_text()!r})", self.page)
+
+    def caption_text(self) -> str:
+        return (self.caption.text_content() or "") if self.caption.count() else ""
+
+    def cycle(self) -> tuple[int, int]:
+        match = CYCLE.search(self.caption_text())
+        if not match:
+            raise AssertionError(f"the caption {self.caption_text()!r} does not read 'cycle t of T'")
+        return int(match[1]), int(match[2])
+
+    def frame_src(self) -> str:
+        return self.frame.get_attribute("src") or ""
+
+    def frame_loaded(self) -> bool:
+        """The frame is an image the browser decoded (not a broken or empty <img>)."""
+        return bool(self.frame.count()) and self.frame.evaluate("img => img.complete && img.naturalWidth > 0")
+
+    def wait_for_change(self, before: tuple[tuple[int, int], str], want: Callable[[int], bool], action: str,
+                        timeout: float = 10) -> tuple[tuple[int, int], str]:
+        """After ``action``, wait until the cycle satisfies ``want`` and a new decoded frame is shown."""
+        (t0, total), src0 = before
+
+        def changed():
+            t, src = self.cycle()[0], self.frame_src()
+            return want(t) and src != src0 and self.frame_loaded() and (self.cycle(), src)
+
+        def why():
+            t, src = self.cycle()[0], self.frame_src()
+            cycle = f"the cycle stayed at {t}" if t == t0 else f"the cycle went from {t0} to {t}"
+            frame = "the frame image did not change" if src == src0 else "the frame image changed"
+            return f"after {action}: {cycle} (caption {self.caption_text()!r}); {frame}"
+
+        return wait_for(changed, timeout, why, self.page)
+
+    def state(self) -> tuple[tuple[int, int], str]:
+        return self.cycle(), self.frame_src()

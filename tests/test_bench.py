@@ -1,0 +1,559 @@
+"""The timing harness with fake clocks and fake syncs, the benchmark #1 workloads on the real NumPy, JAX and
+TensorFlow of this machine (tiny sizes), the results store, the shipped reference results and the plots."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+from tpu_lecture import bench, counters, devices, hardware
+from tpu_lecture.bench import BenchmarkResult
+
+matplotlib.use("Agg")
+
+
+class Clock:
+    """A fake perf_counter: each call of the timed function advances it by the next duration."""
+
+    def __init__(self, durations):
+        self.now = 0.0
+        self.durations = list(durations)
+        self.calls = 0
+
+    def __call__(self):
+        return self.now
+
+    def work(self, *args):
+        self.calls += 1
+        self.now += self.durations.pop(0)
+        return np.zeros(1)
+
+
+# --- statistics with fake timers ---------------------------------------------------------------------------
+
+def test_samples_are_exactly_the_timed_calls_and_warmup_is_not_among_them():
+    clock = Clock([9.0, 8.0, 0.3, 0.1, 0.2, 0.5, 0.4])
+    r = bench.benchmark(clock.work, warmup=2, repeat=5, timer=clock)
+    assert r.samples == pytest.approx((0.3, 0.1, 0.2, 0.5, 0.4))
+    assert r.first_call == pytest.approx(9.0)  # the first warm-up call: compilation shows here
+    assert (r.median, r.min, r.max) == pytest.approx((0.3, 0.1, 0.5))
+    q1, q3 = np.percentile(r.samples, [25, 75])
+    assert r.spread == pytest.approx((q3 - q1) / np.median(r.samples))
+    assert clock.calls == 7
+
+
+@pytest.mark.parametrize("samples", [[1.0], [2.0, 4.0], [5.0, 1.0, 3.0, 2.0], list(np.linspace(0.1, 2.0, 17))])
+def test_summarize_agrees_with_numpy(samples):
+    stats = bench.summarize(samples)
+    q1, q3 = np.percentile(samples, [25, 75])
+    assert stats["median"] == pytest.approx(np.median(samples))
+    assert stats["spread"] == pytest.approx((q3 - q1) / np.median(samples))
+    assert (stats["min"], stats["max"]) == (min(samples), max(samples))
+    with pytest.raises(ValueError, match="no samples"):
+        bench.summarize([])
+
+
+def test_repeats_fill_the_target_time():
+    clock = Clock([0.125] * 100)
+    r = bench.benchmark(clock.work, warmup=0, target_time=1.0, min_repeat=3, timer=clock)
+    assert len(r.samples) == 8  # 8 x 0.125 s fills 1 s
+
+
+def test_repeats_at_least_min_and_at_most_max():
+    slow = Clock([5.0] * 10)
+    assert len(bench.benchmark(slow.work, warmup=0, target_time=1.0, min_repeat=4, timer=slow).samples) == 4
+    fast = Clock([1e-6] * 100)
+    assert len(bench.benchmark(fast.work, warmup=0, target_time=1.0, max_repeat=20, timer=fast).samples) == 20
+
+
+def test_rates_and_percent_of_peak_against_a_chip():
+    clock = Clock([0.5] * 3)
+    chip = hardware.get("TPU v5e")
+    r = bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock, flops=1e12, bytes=4e9, items=100,
+                        item_unit="images", device=chip)
+    assert r.flops_per_s == pytest.approx(2e12)
+    assert r.bytes_per_s == pytest.approx(8e9)
+    assert r.items_per_s == pytest.approx(200)
+    assert r.percent_of_peak == pytest.approx(100 * 2e12 / 197e12)
+    assert r.percent_of_bandwidth == pytest.approx(100 * 8e9 / 819e9)
+    assert r.intensity == pytest.approx(counters.arithmetic_intensity(1e12, 4e9))
+    assert r.chip == "TPU v5e" and r.device_kind == "tpu"
+
+
+def test_device_names_as_reported_find_their_peak_and_unknown_ones_none():
+    clock = Clock([1.0] * 4)
+    known = bench.benchmark(clock.work, warmup=0, repeat=2, timer=clock, flops=1e12, device="NVIDIA H100 80GB HBM3")
+    assert known.chip == "H100" and known.percent_of_peak == pytest.approx(100 * 1e12 / 989e12)
+    unknown = bench.benchmark(clock.work, warmup=0, repeat=2, timer=clock, flops=1e12, device="Tesla T4")
+    assert unknown.percent_of_peak is None and unknown.device == "Tesla T4"
+
+
+def test_cpu_peak_is_an_estimate_and_says_so():
+    clock = Clock([1.0] * 2)
+    r = bench.benchmark(clock.work, warmup=0, repeat=2, timer=clock, flops=1e9, device="cpu")
+    assert r.peak_is_estimate and r.chip is None and r.percent_of_peak > 0
+    assert "estimated" in repr(r)
+
+
+# --- synchronisation ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("framework", ["jax", "tensorflow", "numpy"])
+def test_the_sync_of_each_framework_runs_after_every_call(monkeypatch, framework):
+    waited = []
+    monkeypatch.setitem(bench.SYNCS, framework, lambda out: waited.append(out))
+    clock = Clock([0.1] * 5)
+    r = bench.benchmark(clock.work, warmup=2, repeat=3, timer=clock, framework=framework)
+    assert len(waited) == 5 and r.synchronized
+
+
+def test_sync_is_inside_the_timing():
+    clock = Clock([0.1] * 3)
+
+    def slow_sync(out):
+        clock.now += 1.0  # the device finishing its queued work
+
+    r = bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock, sync=slow_sync)
+    assert r.median == pytest.approx(1.1)
+
+
+def test_sync_false_times_only_the_launch_and_says_so(monkeypatch):
+    monkeypatch.setitem(bench.SYNCS, "jax", lambda out: pytest.fail("no sync may run with sync=False"))
+    clock = Clock([0.1] * 3)
+    r = bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock, sync=False, framework="jax")
+    assert r.synchronized is False
+    assert "UNSYNCHRONISED" in repr(r)
+
+
+def test_the_framework_is_found_from_the_result(monkeypatch):
+    import jax.numpy as jnp
+
+    seen = []
+    monkeypatch.setitem(bench.SYNCS, "jax", lambda out: seen.append(type(out).__module__))
+    x = jnp.ones((4, 4))
+    r = bench.benchmark(jnp.add, x, x, warmup=1, repeat=2)
+    assert len(seen) == 3 and r.framework == "jax" and r.framework_version
+    assert r.device_kind == "cpu"
+
+
+def test_real_jax_sync_blocks_on_the_result(monkeypatch):
+    import jax
+    import jax.numpy as jnp
+
+    blocked = []
+    real = jax.block_until_ready
+    monkeypatch.setattr(jax, "block_until_ready", lambda out: blocked.append(1) or real(out))
+    x = jnp.ones((8, 8))
+    bench.benchmark(jnp.matmul, x, x, warmup=1, repeat=3)
+    assert len(blocked) == 4
+
+
+def test_real_tensorflow_sync_is_sync_devices(monkeypatch):
+    import tensorflow as tf
+
+    synced = []
+    real = tf.test.experimental.sync_devices
+    monkeypatch.setattr(tf.test.experimental, "sync_devices", lambda: synced.append(1) or real())
+    x = tf.ones((8, 8))
+    r = bench.benchmark(tf.matmul, x, x, warmup=1, repeat=2)
+    assert len(synced) == 3 and r.framework == "tensorflow" and r.device_kind == "cpu"
+
+
+def test_unknown_result_types_need_a_framework_or_a_sync():
+    class Handle:
+        pass
+
+    with pytest.raises(bench.BenchmarkError, match="cannot tell how to wait"):
+        bench.benchmark(lambda: Handle(), warmup=0, repeat=1)
+    assert bench.benchmark(lambda: Handle(), warmup=0, repeat=1, sync=lambda out: None).synchronized
+
+
+# --- bad input and faults ----------------------------------------------------------------------------------
+
+def test_an_error_in_the_function_propagates_with_the_benchmark_name():
+    def broken(x):
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(bench.BenchmarkError, match="'my kernel' failed in warm-up call 1.*ZeroDivisionError") as info:
+        bench.benchmark(broken, 1, name="my kernel")
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"warmup": -1}, ValueError, "warmup must be at least 0"),
+    ({"repeat": 0}, ValueError, "repeat must be at least 1"),
+    ({"repeat": 2.5}, TypeError, "repeat must be a whole number"),
+    ({"target_time": 0}, ValueError, "target_time must be a positive"),
+    ({"target_time": "1s"}, TypeError, "target_time must be a number"),
+    ({"min_repeat": 5, "max_repeat": 2}, ValueError, "max_repeat must be at least 5"),
+    ({"flops": -1}, ValueError, "flops must be a finite number >= 0"),
+    ({"bytes": "many"}, TypeError, "bytes must be a number"),
+    ({"sync": "yes"}, TypeError, "sync must be True, False or a function"),
+    ({"framework": "torch"}, ValueError, "unknown framework 'torch'"),
+    ({"device": 3}, TypeError, "device must be a name"),
+    ({"info": {"flops": 3, "median": 1.0}}, ValueError, "info cannot set flops, median"),
+])
+def test_bad_arguments_say_what_is_wrong(kwargs, error, message):
+    clock = Clock([0.1] * 20)
+    with pytest.raises(error, match=message):
+        bench.benchmark(clock.work, timer=clock, **{"warmup": 0, "repeat": 1, **kwargs})
+
+
+def test_fn_must_be_callable():
+    with pytest.raises(TypeError, match="fn must be a function"):
+        bench.benchmark(42)
+
+
+@pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-3, ValueError), (2.0, TypeError)])
+def test_sizes_must_be_positive_whole_numbers(n, error):
+    with pytest.raises(error, match="size"):
+        bench.add_workload(n)
+    with pytest.raises(error, match="size"):
+        bench.sweep(sizes=[n], frameworks=["numpy"], progress=False)
+
+
+def test_unknown_device_names_the_devices_there_are():
+    with pytest.raises(ValueError, match="jax has no device 'tpu:7'.*cpu:0"):
+        bench.add_workload(8, framework="jax", device="tpu:7")
+    with pytest.raises(ValueError, match="NumPy runs only on the host CPU"):
+        bench.add_workload(8, framework="numpy", device="gpu")
+
+
+def test_other_bad_workload_arguments():
+    with pytest.raises(ValueError, match="unknown dtype 'float8'"):
+        bench.matmul_workload(8, dtype="float8")
+    with pytest.raises(ValueError, match="unknown framework 'torch'"):
+        bench.add_workload(8, framework="torch")
+    with pytest.raises(ValueError, match="no host-to-device copy"):
+        bench.add_workload(8, framework="numpy", include_transfer=True)
+    with pytest.raises(ValueError, match="unknown workload 'conv'"):
+        bench.sweep(workloads=["conv"])
+
+
+# --- benchmark #1 workloads, for real ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("framework", ["numpy", "jax", "tensorflow"])
+@pytest.mark.parametrize("workload", ["add", "matmul"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_workloads_compute_the_right_thing(framework, workload, dtype):
+    n = 16
+    build = bench.add_workload if workload == "add" else bench.matmul_workload
+    w = build(n, dtype=dtype, framework=framework)
+    a, b = (np.asarray(x, dtype=np.float32) for x in bench.host_arrays(n, dtype))
+    expected = a + b if workload == "add" else a @ b
+    got = np.asarray(w.fn(*w.args), dtype=np.float32)
+    tolerance = 1e-5 if dtype == "float32" else 0.1
+    np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * np.abs(expected).max())
+    r = w.run(warmup=1, repeat=2)
+    assert (r.workload, r.size, r.dtype, r.framework, r.device_kind) == (workload, n, dtype, framework, "cpu")
+    assert (r.flops, r.bytes_moved) == bench.workload_counts(workload, r.shape, dtype)
+
+
+def test_workload_counts_are_the_closed_forms():
+    assert bench.workload_counts("add", (1024, 1024), "float32") == (1024**2, 3 * 1024**2 * 4)
+    assert bench.workload_counts("matmul", (64, 32, 16), "bfloat16") == (
+        2 * 64 * 32 * 16, (64 * 32 + 32 * 16 + 64 * 16) * 2)
+    with pytest.raises(ValueError, match="unknown workload"):
+        bench.workload_counts("conv", (3, 3), "float32")
+
+
+@pytest.mark.parametrize("framework", ["jax", "tensorflow"])
+def test_transfer_variant_copies_host_arrays_inside_the_call(framework):
+    w = bench.add_workload(8, framework=framework, include_transfer=True)
+    assert all(isinstance(x, np.ndarray) for x in w.args)
+    r = w.run(warmup=0, repeat=1)
+    assert r.includes_transfer and "+ copy" in r.name and "host-to-device" not in r.name
+
+
+def test_sweep_runs_every_framework_and_shows_progress(capsys):
+    import io
+
+    stream = io.StringIO()
+    results = bench.sweep(sizes=[8, 16], dtypes=["float32"], quick=True, stream=stream, progress=True)
+    assert isinstance(results, list) and results.skipped == []
+    assert {r.framework for r in results} == {"numpy", "jax", "tensorflow"}
+    assert len(results) == 2 * 2 * 3
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("[") and "1/12" in lines[0] and lines[-1].endswith("12/12 done")
+
+
+def test_a_missing_framework_is_reported_and_the_rest_runs(monkeypatch):
+    real_view = devices.view
+    monkeypatch.setattr(devices, "view", lambda name, refresh=False: (
+        devices.Framework("tensorflow", None) if name == "tensorflow" else real_view(name)))
+    results = bench.sweep(sizes=[8], dtypes=["float32"], quick=True, progress=False)
+    assert results.skipped == ["tensorflow: not installed"]
+    assert {r.framework for r in results} == {"numpy", "jax"}
+
+
+def test_a_case_that_fails_is_reported_and_the_sweep_goes_on(monkeypatch):
+    real = bench._BUILDERS["jax"]
+
+    def out_of_memory_at_16(workload, a, b, *rest):
+        if a.shape[0] == 16:
+            raise RuntimeError("RESOURCE_EXHAUSTED: out of memory\nallocator details")
+        return real(workload, a, b, *rest)
+
+    monkeypatch.setitem(bench._BUILDERS, "jax", out_of_memory_at_16)
+    results = bench.sweep(workloads=["add"], sizes=[8, 16], dtypes=["float32"], frameworks=["numpy", "jax"],
+                          quick=True, progress=False)
+    assert [(r.framework, r.size) for r in results] == [("numpy", 8), ("jax", 8), ("numpy", 16)]
+    assert results.skipped == ["add 16 float32 on jax cpu:0: RuntimeError: RESOURCE_EXHAUSTED: out of memory"]
+
+
+def test_progress_bar_redraws_one_line_on_a_terminal():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = bench.Progress(3, stream=stream)
+    assert not bar.enabled  # short sweeps need no bar
+    bar = bench.Progress(5, stream=stream, width=10)
+    for i in range(5):
+        bar.step(f"case {i}")
+    bar.close()
+    text = stream.getvalue()
+    assert text.count("\r") == 6 and text.endswith("\n") and "[##########] 5/5 done" in text
+
+
+def test_default_sizes_small_on_cpu_large_on_accelerators():
+    assert max(bench.default_sizes("add", "cpu", accelerator_here=False)) <= 4096
+    assert max(bench.default_sizes("add", "gpu", accelerator_here=True)) == 16384
+    assert max(bench.default_sizes("matmul", "tpu", accelerator_here=True)) == 8192
+    assert bench.default_sizes("matmul", "cpu", False, quick=True) == (128, 256)
+
+
+# --- the results store -------------------------------------------------------------------------------------
+
+def fake_result(name="add 8x8 float32", median=0.001, **extra):
+    fields = {"workload": "add", "shape": (8, 8), "size": 8, "dtype": "float32", "device": "AMD EPYC",
+              "device_kind": "cpu", "framework": "numpy", "framework_version": "2.0", "date": "2026-11-26"}
+    return BenchmarkResult(name=name, median=median, min=median, max=median, spread=0.0,
+                           samples=(median,), **{"flops": 64, "bytes_moved": 768, **fields, **extra})
+
+
+def test_save_and_load_round_trip(tmp_path):
+    path = tmp_path / "results.jsonl"
+    clock = Clock([0.25] * 3)
+    measured = bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock, flops=10, bytes=20, name="fake",
+                               info={"workload": "add", "shape": (2, 2), "dtype": "float32", "batch": 3})
+    bench.save_results([measured, fake_result()], path)
+    bench.save_results(fake_result("second save"), path)
+    loaded = bench.load_results(path)
+    assert [r.name for r in loaded] == ["fake", "add 8x8 float32", "second save"]
+    assert loaded[0] == measured
+    assert loaded[0].params == {"batch": 3}
+    assert all(isinstance(json.loads(line), dict) for line in path.read_text().splitlines())
+
+
+def test_records_hold_the_metadata_to_compare_runtimes(tmp_path):
+    clock = Clock([0.1] * 2)
+    r = bench.benchmark(clock.work, warmup=0, repeat=2, timer=clock, framework="numpy")
+    record = r.to_dict()
+    for key in ("name", "median", "samples", "device", "framework", "framework_version", "versions", "date",
+                "package_version", "environment", "host", "synchronized", "source"):
+        assert record[key] is not None, key
+    assert record["versions"]["python"] and record["package_version"] == bench._package_version()
+
+
+def test_corrupt_lines_are_skipped_with_a_warning_naming_file_and_line(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    good = json.dumps(fake_result().to_dict())
+    path.write_bytes("\n".join([good, "{truncated", good, '{"name": "x", "median": -1}', "[1, 2]",
+                                '{"median": 1.0}']).encode() + b"\n\xff\xfe\n" + good.encode()
+                     + b'\n{"name": "y", "median": 1, "samples": ["a"]}'
+                     + b'\n{"name": "z", "median": 1, "synchronized": "no"}')
+    with pytest.warns(UserWarning) as caught:
+        loaded = bench.load_results([path])
+    assert len(loaded) == 3
+    messages = [str(w.message) for w in caught]
+    assert [m.split(": ")[0] for m in messages] == [f"{path}:{n}" for n in (2, 4, 5, 6, 7, 9, 10)]
+    assert "positive number of seconds" in messages[1] and "no 'name'" in messages[3]
+
+
+def test_an_unreadable_results_file_raises_oserror(tmp_path):
+    with pytest.raises(OSError, match="cannot read results file .*missing.jsonl"):
+        bench.load_results(tmp_path / "missing.jsonl")
+    with pytest.raises(TypeError, match="BenchmarkResult"):
+        bench.save_results([{"name": "x"}], tmp_path / "x.jsonl")
+    with pytest.raises(TypeError, match="'odd' holds a value JSON cannot store"):
+        bench.save_results(fake_result("odd", params={"model": object()}), tmp_path / "x.jsonl")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_two_processes_appending_at_once_lose_and_interleave_nothing(tmp_path):
+    path = tmp_path / "shared.jsonl"
+    script = textwrap.dedent(f"""
+        import sys
+        from tpu_lecture.bench import BenchmarkResult, save_results
+        tag = sys.argv[1]
+        note = tag * 20000  # long lines: a torn write would show
+        for i in range(150):
+            batch = [BenchmarkResult(name=f"{{tag}} {{i}} {{j}}", median=1.0, note=note) for j in range(2)]
+            save_results(batch, {str(path)!r})
+    """)
+    writers = [subprocess.Popen([sys.executable, "-c", script, tag]) for tag in "ab"]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2 * 150 * 2
+    records = [json.loads(line) for line in lines]
+    names = [r["name"] for r in records]
+    assert sorted(names) == sorted(f"{t} {i} {j}" for t in "ab" for i in range(150) for j in range(2))
+    for r in records:
+        assert r["note"] == r["name"][0] * 20000
+    # each process's batch of two stays together
+    for first, second in zip(names[::2], names[1::2]):
+        assert first.rsplit(" ", 1)[0] == second.rsplit(" ", 1)[0]
+
+
+# --- the shipped reference results -------------------------------------------------------------------------
+
+FACTS_H200 = {  # FACTS.md, "Measured on one NVIDIA H200": name -> (median s, or rate) as reported
+    "add 16384x16384 float32": ("median", 0.97e-3),
+    "add 1024x1024 float32": ("median", 0.07e-3),
+    "add 16384x16384 float32 (no sync)": ("median", 0.03e-3),
+    "matmul 8192x8192x8192 bfloat16": ("flops_per_s", 689e12),
+    "matmul 8192x8192x8192 float32": ("flops_per_s", 357e12),  # TF32, JAX's default precision
+    "matmul 8192x8192x8192 float32 (highest precision)": ("flops_per_s", 49.6e12),
+}
+
+
+def test_reference_results_are_facts_md_figures_labelled_with_their_source():
+    results = bench.reference_results()
+    assert results and all(r.source == "FACTS.md: measured on one NVIDIA H200, JAX 0.11.2, Keras 3.15.1, 2026-11-26"
+                           for r in results)
+    assert all(r.date == "2026-11-26" for r in results)
+    assert not [r for r in results if r.device_kind == "tpu" or "TPU" in (r.device or "")]  # no TPU result ships
+    h200 = {r.name: r for r in results if r.device == "NVIDIA H200" and not r.params.get("series")}
+    for name, (kind, value) in FACTS_H200.items():
+        r = h200[name]
+        assert (r.median if kind == "median" else r.flops_per_s) == pytest.approx(value)
+        assert r.framework == "jax" and r.framework_version == "0.11.2" and r.chip == "H200"
+
+
+def test_reference_times_from_rates_are_computed_and_marked_derived():
+    results = bench.reference_results()
+    matmul = next(r for r in results if r.name == "matmul 8192x8192x8192 bfloat16" and not r.params)
+    assert matmul.derived == ("median",)
+    assert matmul.median == pytest.approx(2 * 8192**3 / 689e12)
+    assert matmul.percent_of_peak == pytest.approx(100 * 689 / 989)
+    add = next(r for r in results if r.name == "add 16384x16384 float32" and r.device == "NVIDIA H200")
+    assert add.derived == () and add.bytes_per_s == pytest.approx(3.3e12, rel=0.01)  # FACTS: 3.3 TB/s
+    sweep = {(r.dtype, r.size): r.flops_per_s for r in results if r.params.get("series") == "size sweep"}
+    assert sweep[("bfloat16", 256)] == pytest.approx(0.48e12) and sweep[("float32", 16384)] == pytest.approx(332e12)
+    mlp = {r.params["batch_size"]: r for r in results if r.workload == "mlp_epoch" and r.device_kind == "gpu"}
+    assert mlp[1024].items_per_s == pytest.approx(240_000) and mlp[1024].derived == ("median",)
+    assert mlp[1024].median == pytest.approx(50_000 / 240_000)
+
+
+def test_reference_speedups_match_facts_md():
+    table = bench.compare(r for r in bench.reference_results() if r.workload == "add")
+    assert table.speedup("add 16384x16384 float32", table.columns[0]) == pytest.approx(383, rel=0.01)
+    assert table.speedup("add 1024x1024 float32", table.columns[0]) == pytest.approx(9.5, rel=0.01)
+
+
+# --- comparison and plots ----------------------------------------------------------------------------------
+
+def two_runtimes():
+    return [
+        fake_result(median=0.004),
+        fake_result("matmul 8x8x8 float32", median=0.01, workload="matmul", shape=(8, 8, 8), flops=1024),
+        fake_result(median=0.001, device="NVIDIA H200", device_kind="gpu", framework="jax",
+                    framework_version="0.11.2", chip="H200", peak_flops=989e12, peak_bandwidth=4.8e12),
+        fake_result("matmul 8x8x8 float32", median=0.0001, device="NVIDIA H200", device_kind="gpu", framework="jax",
+                    framework_version="0.11.2", workload="matmul", shape=(8, 8, 8), flops=1024),
+    ]
+
+
+def test_compare_puts_runtimes_side_by_side_with_speedups():
+    table = bench.compare(two_runtimes())
+    assert table.baseline == "AMD EPYC · numpy 2.0 · 2026-11-26"
+    gpu = "NVIDIA H200 · jax 0.11.2 · 2026-11-26"
+    assert table.speedup("add 8x8 float32", gpu) == pytest.approx(4)
+    assert table.speedup("matmul 8x8x8 float32", gpu) == pytest.approx(100)
+    text = table.to_text()
+    assert "4x" in text and "100x" in text and "[2] NVIDIA H200" in text and "(baseline" in text
+    html = table._repr_html_()
+    assert html.startswith("<table>") and "NVIDIA H200" in html
+    assert "2 cases x 2 runtimes" in repr(table)
+
+
+def test_compare_baseline_by_name_and_bad_baselines():
+    table = bench.compare(two_runtimes(), baseline="h200")
+    assert table.speedup("add 8x8 float32", "AMD EPYC · numpy 2.0 · 2026-11-26") == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="baseline 'TPU' matches none of the runtimes"):
+        bench.compare(two_runtimes(), baseline="TPU")
+    with pytest.raises(ValueError, match="matches 2"):
+        bench.compare(two_runtimes(), baseline="2026")
+    with pytest.raises(ValueError, match="no results"):
+        bench.compare([])
+
+
+def test_format_table_and_repr_are_readable():
+    text = bench.format_table(two_runtimes())
+    assert text.splitlines()[0].split() == ["benchmark", "runtime", "median", "spread", "rate", "%", "of", "peak"]
+    assert "4 ms" in text and "1 ms" in text
+    r = two_runtimes()[2]
+    assert repr(r).startswith("BenchmarkResult('add 8x8 float32' on NVIDIA H200 · jax 0.11.2")
+    assert bench.format_seconds(0.00097) == "970 µs" and bench.format_rate(689e12, "FLOP/s") == "689 TFLOP/s"
+
+
+def test_plot_times_draws_one_line_per_runtime_and_dtype():
+    fig = bench.plot_times(two_runtimes())
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["add", "matmul"]
+    assert len(axes[0].get_lines()) == 2 and axes[0].get_xscale() == "log" and axes[0].get_yscale() == "log"
+
+
+def test_plot_speedup_draws_a_bar_per_case():
+    fig = bench.plot_speedup(two_runtimes())
+    heights = sorted(p.get_height() for p in fig.axes[0].patches)
+    assert heights == pytest.approx([4, 100])
+
+
+def test_plot_roofline_places_results_under_the_roof():
+    chip = hardware.get("H200")
+    results = [r for r in bench.reference_results() if r.workload in ("add", "matmul") and r.synchronized
+               and r.device == "NVIDIA H200"]
+    fig = bench.plot_roofline("NVIDIA H200", results)
+    ax = fig.axes[0]
+    roof = ax.get_lines()[0]
+    xs, ys = roof.get_data()
+    assert ys == pytest.approx([chip.attainable_flops(x) for x in xs])
+    points = [c.get_offsets()[0] for c in ax.collections]
+    assert len(points) == len(results)
+    for x, y in points:
+        assert y <= chip.attainable_flops(x) * 1.0001
+
+
+def test_plots_reject_what_they_cannot_draw():
+    with pytest.raises(ValueError, match="no sized results"):
+        bench.plot_times([])
+    with pytest.raises(ValueError, match="nothing to compare"):
+        bench.plot_speedup(two_runtimes()[:2])
+    with pytest.raises(ValueError, match="no chip called"):
+        bench.plot_roofline("TPU v99")
+
+
+def test_reference_file_is_package_data():
+    folder = Path(bench.__file__).parent / "reference"
+    assert [p.name for p in folder.glob("*.jsonl")] == list(bench.REFERENCE_FILES)
+
+
+def test_results_from_another_runtime_line_up_with_the_reference():
+    n = 8192
+    mine = fake_result(f"matmul {n}x{n}x{n} float32", median=0.01, workload="matmul", shape=(n, n, n), size=n,
+                       device="NVIDIA H100 80GB HBM3", device_kind="gpu", framework="jax", framework_version="0.10.2",
+                       date="2026-12-01", flops=2 * n**3, bytes_moved=3 * n * n * 4)
+    table = bench.compare([*bench.reference_results(), mine], baseline="host CPU (16 cores) · numpy")
+    row = dict(table.rows)[f"matmul {n}x{n}x{n} float32"]
+    assert {mine.runtime_label, "NVIDIA H200 · jax 0.11.2 · 2026-11-26",
+            "NVIDIA H200 · jax 0.11.2 · 2026-11-26 · size sweep"} <= set(row)
+    assert table.speedup(mine.case, mine.runtime_label) == pytest.approx(2 * n**3 / 1.05e12 / 0.01)

@@ -1,0 +1,392 @@
+"""The visualizer, headless: frames drawn from the run's state, the player's widgets, GIF/HTML export, the CLI.
+
+Runs on the Agg backend with no browser and no kernel, under ipywidgets 8 and 7.7.1 (Colab's).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_rgba
+from PIL import Image
+
+from tpu_lecture.__main__ import main
+from tpu_lecture.drawing import ACTIVE_FACE, COLORS, DEAD_ARROW, IDLE_FACE, FrameRenderer, format_value
+from tpu_lecture.systolic import SystolicArray, lecture_example
+from tpu_lecture.visualize import (
+    PlayerState,
+    SystolicPlayer,
+    animate,
+    animation_html,
+    draw_frame,
+    frame_png,
+    render_frames,
+    save_animation,
+    symbolic_example,
+)
+
+DATAFLOWS = ["ws", "os", "is"]
+
+
+def small_ints(shape, seed):
+    return np.random.default_rng(seed).integers(-8, 8, size=shape)
+
+
+@pytest.fixture(scope="module")
+def lecture_runs():
+    A, W = lecture_example()
+    return {flow: SystolicArray(2, 2, flow).matmul(A, W) for flow in DATAFLOWS}
+
+
+@pytest.fixture(scope="module")
+def numeric_run():
+    return SystolicArray(4, 4).matmul(small_ints((4, 4), 1), small_ints((4, 4), 2))
+
+
+@pytest.fixture()
+def player(numeric_run):
+    return SystolicPlayer(numeric_run, fps=4)
+
+
+def artist(fig, gid):
+    found = fig.findobj(lambda a: a.get_gid() == gid)
+    assert len(found) == 1, f"expected one artist {gid!r}, found {len(found)}"
+    return found[0]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+# --------------------------------------------------------------------------- values as the lecture writes them
+
+
+@pytest.mark.parametrize("value, text", [
+    (12, "12"), (np.int64(-7), "-7"), (np.float32(3.0), "3"), (0.375, "0.375"), (-0.0, "0"),
+    (1.0 / 3.0, "0.333"), (123456.0, "1.23e5"), (2.5e-7, "2.5e-7"),
+])
+def test_numbers_are_written_compactly(value, text):
+    assert format_value(value) == text
+
+
+def test_symbols_read_like_the_lecture():
+    a, b, e, g = (lecture_example()[0][0, 0], lecture_example()[0][0, 1],
+                  lecture_example()[1][0, 0], lecture_example()[1][1, 0])
+    assert format_value(a * e + b * g) == "A·E + B·G"
+    assert format_value(a**2) == "A^2"
+
+
+# --------------------------------------------------------------------------- frames drawn from the run's state
+
+
+@pytest.mark.parametrize("flow", DATAFLOWS)
+def test_every_pe_text_is_the_runs_state_at_that_cycle(lecture_runs, flow):
+    run = lecture_runs[flow]
+    renderer = FrameRenderer(run)
+    for t in range(run.cycles):
+        frame = renderer.draw(t)
+        for key in ("weight", "activation", "psum"):
+            values, valid = getattr(frame, key), getattr(frame, f"{key}_valid")
+            for i, j in np.ndindex(frame.shape):
+                want = format_value(values[i, j]) if valid[i, j] else ""
+                assert artist(renderer.figure, f"pe-{i}-{j}-{key}").get_text() == want, (flow, t, key, i, j)
+            assert artist(renderer.figure, "caption").get_text().startswith(f"cycle {t} of {run.cycles}")
+        png_size(renderer.png())
+
+
+def test_the_lecture_walkthrough_shows_ae_plus_bg(lecture_runs):
+    """Cycle 1 of the lecture: A·E + B·G leaves PE (1, 0) and lands in output (0, 0)."""
+    fig = draw_frame(lecture_runs["ws"], 1)
+    assert artist(fig, "pe-1-0-psum").get_text() == "A·E + B·G"
+    assert artist(fig, "pe-0-0-weight").get_text() == "E"
+    assert artist(fig, "pe-0-0-activation").get_text() == "C"
+    assert artist(fig, "out-0-0-text").get_text() == "A·E + B·G"
+    assert artist(fig, "caption").get_text() == "cycle 1 of 4 · 4 of 8 MACs · utilization 50%"
+
+
+def test_the_queues_wait_as_a_staircase(lecture_runs):
+    """At the end of cycle 0, C waits to enter row 0; B and then D wait for row 1, one cycle later."""
+    fig = draw_frame(lecture_runs["ws"], 0)
+    assert artist(fig, "queue-0-0-text").get_text() == "C"
+    assert artist(fig, "queue-1-0-text").get_text() == "B"
+    assert artist(fig, "queue-1-1-text").get_text() == "D"
+    assert not artist(fig, "queue-0-1").get_visible()
+    assert artist(fig, "queue-1-1").get_visible()
+
+
+def test_a_queue_deeper_than_drawn_ends_in_an_ellipsis():
+    run = SystolicArray(2, 2).matmul(small_ints((7, 2), 9), small_ints((2, 2), 10))
+    renderer = FrameRenderer(run)
+    frame = renderer.draw(0)
+    depth = renderer.queue_depth
+    assert depth < frame.queue_left.shape[1] and frame.queue_left_valid[1, depth:].any()
+    assert renderer.view.queue_more[1].get_visible()
+    for d in range(depth):
+        assert renderer.view.queue[1, d][1].get_text() == format_value(frame.queue_left[1, d])
+    renderer.draw(run.cycles - 1)
+    assert not renderer.view.queue_more[1].get_visible()
+
+
+def test_output_stationary_has_weights_waiting_on_top(lecture_runs):
+    run = lecture_runs["os"]
+    fig = draw_frame(run, 0)
+    top = run.frame(0).queue_top
+    assert artist(fig, "queue-top-0-0-text").get_text() == format_value(top[0, 0]) == "G"
+    assert artist(fig, "queue-top-1-1-text").get_text() == "H"
+
+
+def test_active_pes_stand_out_and_arrows_carry_colour(numeric_run):
+    renderer = FrameRenderer(numeric_run)
+    for t in (0, 3, numeric_run.cycles - 1):
+        frame = renderer.draw(t)
+        for i, j in np.ndindex(frame.shape):
+            face = renderer.view.pe_box[i, j].get_facecolor()
+            assert face == to_rgba(ACTIVE_FACE if frame.active[i, j] else IDLE_FACE)
+        carries = renderer.view.arrow_carries(frame)
+        colours = renderer.view.arrows.get_facecolor()
+        for n, key in enumerate(renderer.view.arrow_keys):
+            if key[0] == "right":
+                assert (carries[key] == "activation") == bool(frame.activation_valid[key[1], key[2]])
+            if key[0] == "down":
+                assert (carries[key] == "psum") == bool(frame.psum_valid[key[1], key[2]])
+            want = COLORS[carries[key]] if carries[key] else DEAD_ARROW
+            assert tuple(colours[n]) == pytest.approx(to_rgba(want))
+
+
+def test_the_outputs_gather_to_numpys_product(numeric_run):
+    A, W = small_ints((4, 4), 1), small_ints((4, 4), 2)
+    fig = draw_frame(numeric_run, numeric_run.cycles - 1)
+    for r, c in np.ndindex(4, 4):
+        assert artist(fig, f"out-{r}-{c}-text").get_text() == str((A @ W)[r, c])
+
+
+def test_a_frame_redrawn_in_place_equals_a_fresh_one(numeric_run):
+    reused = FrameRenderer(numeric_run)
+    for t in (7, 2, 5):
+        reused.rgba(t)
+    np.testing.assert_array_equal(reused.rgba(3), FrameRenderer(numeric_run).rgba(3))
+    reused.figure.canvas.draw()  # the fast path (background + changed artists) matches a full redraw
+    np.testing.assert_array_equal(reused.rgba(), np.asarray(reused.figure.canvas.buffer_rgba()))
+
+
+@pytest.mark.parametrize("flow", DATAFLOWS)
+def test_folded_and_numeric_runs_of_every_dataflow_render(flow):
+    run = SystolicArray(3, 3, flow).matmul(small_ints((4, 5), 3), small_ints((5, 4), 4))
+    assert run.folds > 1
+    pngs = render_frames(run, dpi=40)
+    assert len(pngs) == run.cycles
+    assert len({png_size(p) for p in pngs}) == 1
+    assert len(set(pngs)) == run.cycles
+
+
+def test_draw_frame_fills_a_given_axes(lecture_runs):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 5))
+    ax = fig.add_subplot()
+    assert draw_frame(lecture_runs["is"], 2, ax=ax) is fig
+    assert artist(fig, "caption").get_text().startswith("cycle 2 of 4")
+
+
+def test_compact_view_colours_activity_for_large_arrays():
+    run = SystolicArray(16, 16).matmul(small_ints((16, 16), 5), small_ints((16, 16), 6))
+    renderer = FrameRenderer(run, dpi=50)
+    assert renderer.compact
+    frame = renderer.draw(20)
+    pixels = renderer.view.pes.get_array()
+    amber = np.all(np.isclose(pixels, to_rgba(ACTIVE_FACE)[:3]), axis=-1)
+    np.testing.assert_array_equal(amber, frame.active)
+    assert not renderer.figure.findobj(lambda a: str(a.get_gid()).startswith("pe-"))
+    png_size(renderer.png())
+
+
+def test_arrays_too_large_to_draw_point_to_the_statistics():
+    run = SystolicArray(33, 33).matmul(np.ones((2, 33)), np.ones((33, 33)))
+    with pytest.raises(ValueError, match=r"too large to draw.*run\.summary\(\)"):
+        draw_frame(run, 0)
+
+
+def test_a_run_without_frames_says_how_to_keep_them():
+    run = SystolicArray(2, 2).matmul(np.ones((2, 2)), np.ones((2, 2)), keep_frames=False)
+    for call in (lambda: draw_frame(run, 0), lambda: SystolicPlayer(run), lambda: frame_png(run, 0)):
+        with pytest.raises(ValueError, match="keep_frames=True"):
+            call()
+
+
+def test_cycles_outside_the_run_name_the_range(lecture_runs):
+    run = lecture_runs["ws"]
+    with pytest.raises(ValueError, match=r"t = 4 is outside this run: choose t in 0 … 3"):
+        draw_frame(run, 4)
+    with pytest.raises(ValueError, match="outside"):
+        frame_png(run, -1)
+    with pytest.raises(TypeError, match="whole number"):
+        draw_frame(run, 1.5)
+
+
+# --------------------------------------------------------------------------- the player
+
+
+def test_moving_the_slider_changes_the_image_and_the_caption(player):
+    before = (player.image.value, player.caption.value)
+    assert player.caption.value.startswith(f"cycle 0 of {player.run.cycles}")
+    player.slider.value = 3
+    assert player.cycle == 3 and player.state.cycle == 3
+    assert player.image.value != before[0] and player.caption.value != before[1]
+    assert player.caption.value.startswith(f"cycle 3 of {player.run.cycles}")
+    assert player.image.value == frame_png(player.run, 3)
+    png_size(player.image.value)
+
+
+def test_slider_and_play_span_every_cycle_and_stay_linked(player):
+    last = player.run.cycles - 1
+    assert player.slider.min == player.play.min == 0
+    assert player.slider.max == player.play.max == last
+    player.play.value = 5
+    assert player.slider.value == 5 and player.caption.value.startswith("cycle 5 ")
+    player.slider.value = 2
+    assert player.play.value == 2
+
+
+def test_step_buttons_move_one_cycle_and_stop_at_the_ends(player):
+    player.step_forward.click()
+    assert player.cycle == 1
+    player.step_back.click()
+    player.step_back.click()
+    assert player.cycle == 0
+    player.cycle = player.run.cycles - 1
+    player.step_forward.click()
+    assert player.cycle == player.run.cycles - 1
+    assert player.caption.value.startswith(f"cycle {player.run.cycles - 1} ")
+
+
+def test_the_speed_control_sets_plays_interval(player):
+    assert player.play.interval == 250
+    player.speed.value = 10
+    assert player.play.interval == 100 and player.state.fps == 10
+    player.fps = 0.5
+    assert player.speed.value == 0.5 and player.play.interval == 2000
+
+
+def test_play_state_follows_the_play_widget(player):
+    name = "playing" if player.play.has_trait("playing") else "_playing"
+    setattr(player.play, name, True)
+    assert player.playing and player.state.playing
+    setattr(player.play, name, False)
+    assert not player.state.playing
+
+
+def test_player_widgets_carry_css_classes_for_browser_tests(player):
+    expected = {"tl-player": player, "tl-play": player.play, "tl-step-back": player.step_back,
+                "tl-step-forward": player.step_forward, "tl-slider": player.slider, "tl-speed": player.speed,
+                "tl-frame": player.image, "tl-caption": player.caption}
+    for css, widget in expected.items():
+        assert css in widget._dom_classes
+
+
+def test_player_bad_input(player):
+    with pytest.raises(ValueError, match="outside this run"):
+        player.cycle = player.run.cycles
+    with pytest.raises(ValueError, match="frames per second"):
+        player.fps = 0
+    assert "4x4" in repr(player) and "cycles" in repr(player)
+
+
+def test_player_state_without_widgets():
+    state = PlayerState(cycles=5, fps=4)
+    assert state.interval_ms == 250
+    assert state.step(10) == 4 and state.step(-10) == 0
+    with pytest.raises(ValueError, match=r"0 … 4"):
+        state.go_to(5)
+
+
+@pytest.mark.parametrize("flow, shape", [("ws", (5, 6)), ("is", (5, 3)), ("os", (3, 6))])
+def test_animate_sizes_the_array_after_the_operand_it_holds(flow, shape):
+    player = animate(small_ints((3, 5), 7), small_ints((5, 6), 8), dataflow=flow)
+    assert (player.run.rows, player.run.cols) == shape
+    np.testing.assert_array_equal(player.run.result, small_ints((3, 5), 7) @ small_ints((5, 6), 8))
+    square = animate(*lecture_example(), rows=2).run
+    assert (square.rows, square.cols) == (2, 2)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def test_gif_has_one_frame_per_cycle(numeric_run, tmp_path):
+    path = save_animation(numeric_run, tmp_path / "array.gif", fps=5, dpi=40)
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == numeric_run.cycles
+        assert gif.info["duration"] == 200
+
+
+def test_html_export_embeds_every_frame(lecture_runs, tmp_path):
+    run = lecture_runs["os"]
+    html = animation_html(run, fps=3, dpi=30)
+    assert html.count("data:image/png;base64") == run.cycles
+    path = save_animation(run, tmp_path / "array.html", dpi=30)
+    assert path.read_text(encoding="utf-8").count("data:image/png;base64") == run.cycles
+
+
+def test_export_bad_paths(lecture_runs, tmp_path, monkeypatch):
+    run = lecture_runs["ws"]
+    with pytest.raises(ValueError, match=r"\.gif, \.mp4 or \.html"):
+        save_animation(run, tmp_path / "array.png")
+    with pytest.raises(OSError, match="does not exist; create it first"):
+        save_animation(run, tmp_path / "missing" / "array.gif")
+    (tmp_path / "folder.gif").mkdir()
+    with pytest.raises(OSError, match="it is a folder"):
+        save_animation(run, tmp_path / "folder.gif")
+    from matplotlib import animation
+
+    monkeypatch.setattr(animation.writers, "is_available", lambda name: False)
+    with pytest.raises(OSError, match="needs ffmpeg"):
+        save_animation(run, tmp_path / "array.mp4")
+
+
+def test_symbolic_example_beyond_two_by_two():
+    A, W = symbolic_example(2, 3, 2)
+    run = SystolicArray(3, 2).matmul(A, W)
+    assert format_value(run.result[0, 0]) == "a11·w11 + a12·w21 + a13·w31"
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_cli_writes_the_lecture_gif(tmp_path, capsys):
+    out = tmp_path / "systolic.gif"
+    assert main(["animate", "--m", "2", "--k", "2", "--n", "2", "--array", "2x2", "--symbolic", "--out", str(out)]) == 0
+    assert "4 frames" in capsys.readouterr().out
+    with Image.open(out) as gif:
+        assert gif.n_frames == 4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--array", "64x64", "--out", "{tmp}/a.gif"], "too large to draw"),
+    (["--out", "{tmp}/no/such/folder/a.gif"], "does not exist"),
+    (["--out", "{tmp}/a.bmp"], r"end the file name in \.gif"),
+])
+def test_cli_errors_are_one_line_and_status_2(argv, message, tmp_path, capsys):
+    assert main(["animate", *(a.replace("{tmp}", str(tmp_path)) for a in argv)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and re.search(message, err)
+
+
+def test_cli_error_in_a_real_process(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tpu_lecture", "animate", "--array", "40x40", "--out",
+                           str(tmp_path / "a.gif")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "too large to draw" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_importing_the_visualizer_leaves_tensorflow_out():
+    code = ("import sys, tpu_lecture; assert 'matplotlib' not in sys.modules; import tpu_lecture.visualize; "
+            "print(sorted(m for m in ('tensorflow', 'jax', 'keras') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,217 @@
+"""The detailed view of an array up to 8×8: every PE shows its weight, activation and partial sum.
+
+PEs that did a MAC this cycle turn amber; an arrow takes the colour of the value it carries to
+the next PE (grey when it carries nothing); the values still waiting to enter sit in skewed
+queues on the left (and on top for output-stationary); the outputs gather below the array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgb
+from matplotlib.patches import FancyBboxPatch
+
+from tpu_lecture.drawing import (
+    ACTIVE_EDGE,
+    ACTIVE_FACE,
+    COLORS,
+    DEAD_ARROW,
+    EDGE,
+    IDLE_EDGE,
+    IDLE_FACE,
+    LIGHT,
+    MUTED,
+    NAMES,
+    SLOT,
+    format_value,
+)
+from tpu_lecture.stamp import add_text
+
+_GAP = 0.11  # half the space between neighbouring PEs (units: PE pitch)
+_LINES = {"weight": -0.25, "activation": 0.0, "psum": 0.25}  # where each value sits inside a PE
+
+
+class DetailView:
+    """The artists of a :class:`~tpu_lecture.drawing.FrameRenderer` in detailed mode."""
+
+    def __init__(self, renderer):
+        self.r = renderer
+        self._build_pes()
+        self._build_arrows()
+        self._build_queues()
+        self._build_outputs()
+
+    # ------------------------------------------------------------------ building
+
+    def _box(self, x, y, w, h, gid: str, rounding: float = 0.06, **style) -> FancyBboxPatch:
+        patch = FancyBboxPatch((x, y), w, h, boxstyle=f"round,pad=0,rounding_size={rounding}", gid=gid, **style)
+        self.r.ax.add_patch(patch)
+        return self.r.animated(patch)
+
+    def _text(self, x, y, gid: str, **style):
+        return self.r.animated(add_text(self.r.ax, x, y, "", ha="center", va="center", gid=gid, **style))
+
+    def _build_pes(self) -> None:
+        r = self.r
+        run, side = r.run, 1 - 2 * _GAP
+        size = {"psum": r.font(0.22, r.psum_len, side), "value": r.font(0.22, r.value_len, side)}
+        self.pe_box = np.empty((run.rows, run.cols), object)
+        self.pe_text = {key: np.empty((run.rows, run.cols), object) for key in _LINES}
+        for i, j in np.ndindex(run.rows, run.cols):
+            self.pe_box[i, j] = self._box(j + _GAP, i + _GAP, side, side, f"pe-{i}-{j}", rounding=0.08)
+            for key, dy in _LINES.items():
+                self.pe_text[key][i, j] = self._text(
+                    j + 0.5, i + 0.5 + dy, f"pe-{i}-{j}-{key}", color=COLORS[key],
+                    fontsize=size["psum" if key == "psum" else "value"],
+                    fontweight="bold" if key == run.stationary else "normal")
+
+    def _build_arrows(self) -> None:
+        """Every path a value can take to a neighbour, as one collection of arrow shapes."""
+        R, C = self.r.run.rows, self.r.run.cols
+        paths = {}
+        for i in range(R):
+            paths["in-left", i] = ((-EDGE + 0.06, i + 0.5), (_GAP, i + 0.5))
+            for j in range(C - 1):
+                paths["right", i, j] = ((j + 1 - _GAP, i + 0.5), (j + 1 + _GAP, i + 0.5))
+        for j in range(C):
+            if self.r.top_depth:
+                paths["in-top", j] = ((j + 0.5, -EDGE + 0.06), (j + 0.5, _GAP))
+            for i in range(R - 1):
+                paths["down", i, j] = ((j + 0.5, i + 1 - _GAP), (j + 0.5, i + 1 + _GAP))
+            paths["out", j] = ((j + 0.5, R - _GAP), (j + 0.5, R + EDGE))
+        self.arrow_keys = list(paths)
+        self.arrows = PolyCollection([_arrow_shape(*ends) for ends in paths.values()], facecolors=DEAD_ARROW,
+                                     edgecolors=DEAD_ARROW, linewidths=0.5, zorder=2, gid="arrows")
+        self.r.ax.add_collection(self.r.animated(self.arrows))
+
+    def _slot(self, x: float, y: float, kind: str, gid: str, font: float):
+        box = self._box(x - 0.27, y - 0.23, 0.54, 0.46, gid, facecolor=LIGHT[kind], edgecolor=COLORS[kind],
+                        linewidth=0.8)
+        return box, self._text(x, y, f"{gid}-text", fontsize=font, color=COLORS[kind])
+
+    def _build_queues(self) -> None:
+        r = self.r
+        run, ax, right, down = r.run, r.ax, r.right, r.down
+        font = r.font(0.22, r.value_len, 0.54)
+        self.queue = {(i, d): self._slot(-EDGE - (d + 0.5) * SLOT, i + 0.5, right, f"queue-{i}-{d}", font)
+                      for i in range(run.rows) for d in range(r.queue_depth)}
+        self.queue_more = [r.animated(ax.text(-EDGE - r.queue_depth * SLOT, i + 0.5, "…", ha="right", va="center",
+                                              color=MUTED, fontsize=font)) for i in range(run.rows)]
+        ax.text(-EDGE, -0.12, f"{NAMES[right]}s waiting\n(row i starts i cycles late)", ha="right", va="bottom",
+                fontsize=r.label_pt, color=MUTED)
+        self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * SLOT, down, f"queue-top-{d}-{j}", font)
+                          for d in range(r.top_depth) for j in range(run.cols)}
+        self.queue_top_more = [r.animated(ax.text(j + 0.5, -EDGE - r.top_depth * SLOT, "⋮", ha="center",
+                                                  va="bottom", color=MUTED, fontsize=font))
+                               for j in range(run.cols)] if r.top_depth else []
+        if r.top_depth:
+            ax.text(-0.15, -EDGE - (r.top_depth - 0.5) * SLOT, f"{NAMES[down]}s waiting\n(column j starts j cycles late)",
+                    ha="right", va="top", fontsize=r.label_pt, color=MUTED)
+        ax.text(-EDGE, r.out_y + 0.05, "outputs\nY = A·W", ha="right", va="top", fontsize=r.label_pt, color=MUTED)
+
+    def _build_outputs(self) -> None:
+        r = self.r
+        run, w, h = r.run, r.out_w, r.out_h
+        if not r.output_text:
+            extent = (0, run.n * w, r.out_y + run.m * h, r.out_y)
+            self.out_image = r.animated(r.ax.imshow(np.ones((run.m, run.n, 3)), interpolation="nearest",
+                                                    extent=extent))
+            return
+        font = r.font(0.2, r.psum_len, w - 0.06)
+        self.first_touch = np.full((run.m, run.n), run.cycles)
+        for t in range(run.cycles - 1, -1, -1):
+            self.first_touch[run.frame(t).output_new] = t
+        self.out_box = np.empty((run.m, run.n), object)
+        self.out_text = np.empty((run.m, run.n), object)
+        for row, col in np.ndindex(run.m, run.n):
+            x, y = col * w, r.out_y + row * h
+            self.out_box[row, col] = self._box(x + 0.03, y + 0.03, w - 0.06, h - 0.06, f"out-{row}-{col}",
+                                               rounding=0.05, linewidth=0.8)
+            self.out_text[row, col] = self._text(x + w / 2, y + h / 2, f"out-{row}-{col}-text", fontsize=font)
+
+    # ------------------------------------------------------------------ one cycle
+
+    def update(self, frame) -> None:
+        self._update_pes(frame)
+        colors = [COLORS[kind] if kind else DEAD_ARROW for kind in self.arrow_carries(frame).values()]
+        self.arrows.set_facecolor(colors)
+        self.arrows.set_edgecolor(colors)
+        self._update_queues(frame)
+        self._update_outputs(frame)
+
+    def arrow_carries(self, frame) -> dict[tuple, str | None]:
+        """What each arrow carries to the next PE ("activation", "psum", …), or None when nothing."""
+        right, stationary = self.r.right, self.r.run.stationary
+        down = "psum" if frame.phase == "drain" or self.r.down is None else self.r.down
+        right_valid, down_valid = getattr(frame, f"{right}_valid"), getattr(frame, f"{down}_valid")
+        leaving = frame.psum_valid[-1] & (frame.phase == "drain" or stationary != "psum")
+        carries = {}
+        for key in self.arrow_keys:
+            kind, *at = key
+            if kind == "right":
+                carries[key] = right if right_valid[at[0], at[1]] else None
+            elif kind == "down":
+                carries[key] = down if down_valid[at[0], at[1]] else None
+            elif kind == "in-left":
+                carries[key] = right if frame.queue_left_valid[at[0], 0] else None
+            elif kind == "in-top":
+                carries[key] = self.r.down if frame.queue_top_valid[0, at[0]] else None
+            else:
+                carries[key] = "psum" if leaving[at[0]] else None
+        return carries
+
+    def _update_pes(self, frame) -> None:
+        values = {key: (getattr(frame, key), getattr(frame, f"{key}_valid")) for key in _LINES}
+        for i, j in np.ndindex(frame.shape):
+            active = frame.active[i, j]
+            box = self.pe_box[i, j]
+            box.set_facecolor(ACTIVE_FACE if active else IDLE_FACE)
+            box.set_edgecolor(ACTIVE_EDGE if active else IDLE_EDGE)
+            box.set_linewidth(2.4 if active else 1.2)
+            for key, (value, valid) in values.items():
+                self.pe_text[key][i, j].set_text(format_value(value[i, j]) if valid[i, j] else "")
+
+    def _update_queues(self, frame) -> None:
+        depth = self.r.queue_depth
+        for (i, d), (box, text) in self.queue.items():
+            _show(box, text, frame.queue_left[i, d], frame.queue_left_valid[i, d])
+        for i, more in enumerate(self.queue_more):
+            more.set_visible(bool(frame.queue_left_valid[i, depth:].any()))
+        for (d, j), (box, text) in self.queue_top.items():
+            _show(box, text, frame.queue_top[d, j], frame.queue_top_valid[d, j])
+        for j, more in enumerate(self.queue_top_more):
+            more.set_visible(bool(frame.queue_top_valid[self.r.top_depth:, j].any()))
+
+    def _update_outputs(self, frame) -> None:
+        if not self.r.output_text:
+            rgb = np.ones(frame.output.shape + (3,))
+            rgb[frame.output_valid] = to_rgb(LIGHT["psum"])
+            rgb[frame.output_new] = to_rgb(ACTIVE_FACE)
+            self.out_image.set_data(rgb)
+            return
+        touched = self.first_touch <= frame.cycle
+        for row, col in np.ndindex(frame.output.shape):
+            new, done = frame.output_new[row, col], frame.output_valid[row, col]
+            box, text = self.out_box[row, col], self.out_text[row, col]
+            box.set_facecolor(ACTIVE_FACE if new else LIGHT["psum"] if done else "white")
+            box.set_edgecolor(ACTIVE_EDGE if new else COLORS["psum"] if done else DEAD_ARROW)
+            text.set_text(format_value(frame.output[row, col]) if touched[row, col] else "")
+            text.set_color(COLORS["psum"] if done else MUTED)
+            text.set_fontstyle("normal" if done else "italic")
+
+
+def _show(box, text, value, valid) -> None:
+    """A queue slot shows its value, or disappears when nothing waits there."""
+    box.set_visible(bool(valid))
+    text.set_text(format_value(value) if valid else "")
+
+
+def _arrow_shape(start, end, shaft: float = 0.02, head: float = 0.07, head_length: float = 0.1) -> np.ndarray:
+    """The outline of an arrow from ``start`` to ``end`` (data units) as a polygon."""
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    along = (end - start) / np.linalg.norm(end - start)
+    across = np.array([-along[1], along[0]])
+    neck = end - along * head_length
+    return np.array([start + across * shaft, neck + across * shaft, neck + across * head, end,
+                     neck - across * head, neck - across * shaft, start - across * shaft])

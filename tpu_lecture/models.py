@@ -1,0 +1,454 @@
+"""The lecture's two training workloads as Keras 3 models, and a timed ``fit`` that reports their speed.
+
+``mlp_model`` is benchmark #2 (the 9-layer MLP on CIFAR-10), ``char_model`` is demo #3 (the byte-level
+Shakespeare LSTM). Both use only Keras layers and ``keras.ops``, so the same code runs on the TensorFlow
+backend (CPU, GPU, Cloud TPU VMs) and on the JAX backend (Colab TPUs). Keras is imported inside the
+functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import codecs
+import numbers
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+# The lecture's MLP (FACTS.md, "The lecture's workloads"): a 32×32×3 CIFAR-10 image flattened to 3072
+# inputs, eight Dense→BatchNorm→ReLU→Dropout(0.5) blocks, Dense(10, softmax); Adam 1e-3; 9,108,058 parameters.
+MLP_INPUTS = 32 * 32 * 3
+MLP_WIDTHS = (2048, 1024, 512, 256, 128, 64, 32, 16)
+MLP_CLASSES = 10
+# The Shakespeare model of TensorFlow's "shakespeare_with_tpu_and_keras" Colab (FACTS.md): bytes in and
+# out (256 values), Embedding 512, two LSTM(512) layers, RMSprop with learning rate 0.01.
+CHAR_VOCAB = 256
+
+Model = Any  # a keras.Model; Keras is not imported at module level
+T = TypeVar("T")
+
+
+def _keras() -> Any:
+    import keras
+
+    return keras
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_compile_options(steps_per_execution: Any, jit_compile: Any, learning_rate: Any) -> None:
+    if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+        raise ValueError(f"steps_per_execution={steps_per_execution!r} must be a whole number, at least 1")
+    if jit_compile not in (True, False, "auto"):
+        raise ValueError(f"jit_compile={jit_compile!r} must be True, False or 'auto'")
+    if not _is_number(learning_rate) or not learning_rate > 0:
+        raise ValueError(f"learning_rate={learning_rate!r} must be a positive number")
+
+
+def _check_size(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a whole number, at least 1")
+    return int(value)
+
+
+def mlp_model(
+    *,
+    dropout: float = 0.5,
+    learning_rate: float = 1e-3,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+    compile: bool = True,
+    seed: int | None = None,
+) -> Model:
+    """The lecture's MLP: 3072 inputs, eight Dense→BatchNorm→ReLU→Dropout blocks (2048 … 16), 10 classes.
+
+    Compiled with Adam, sparse categorical cross-entropy and accuracy. ``steps_per_execution`` runs that
+    many training steps per call into the device (fewer host round trips, which matters on a TPU);
+    ``seed`` seeds Python, NumPy and the backend so the initial weights repeat.
+    """
+    _check_compile_options(steps_per_execution, jit_compile, learning_rate)
+    if not _is_number(dropout) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout={dropout!r} must be in [0, 1): it is the fraction of activations dropped")
+    keras = _keras()
+    layers = keras.layers
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(MLP_INPUTS,), name="pixels")
+    x = inputs
+    for i, width in enumerate(MLP_WIDTHS, start=1):
+        x = layers.Dense(width, name=f"dense_{i}")(x)
+        x = layers.BatchNormalization(name=f"batchnorm_{i}")(x)
+        x = layers.ReLU(name=f"relu_{i}")(x)
+        x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    outputs = layers.Dense(MLP_CLASSES, activation="softmax", name="classes")(x)
+    model = keras.Model(inputs, outputs, name="lecture_mlp")
+    if compile:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+        )
+    return model
+
+
+def char_model(
+    vocab_size: int = CHAR_VOCAB,
+    embedding_dim: int = 512,
+    rnn_units: int = 512,
+    rnn_layers: int = 2,
+    *,
+    seq_len: int | None = None,
+    learning_rate: float = 0.01,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+    compile: bool = True,
+    seed: int | None = None,
+) -> Model:
+    """The Shakespeare model: byte → Embedding → ``rnn_layers`` × LSTM (sequences) → Dense logits per byte.
+
+    It predicts the next byte at every position. The defaults are the lecture's sizes; a CPU run passes
+    smaller ones. Outputs are logits (the loss applies the softmax), compiled with RMSprop.
+    ``seq_len=None`` accepts any length; a fixed one gives the static shapes a TPU wants.
+    """
+    _check_compile_options(steps_per_execution, jit_compile, learning_rate)
+    vocab_size, embedding_dim = _check_size("vocab_size", vocab_size), _check_size("embedding_dim", embedding_dim)
+    rnn_units, rnn_layers = _check_size("rnn_units", rnn_units), _check_size("rnn_layers", rnn_layers)
+    if seq_len is not None:
+        seq_len = _check_size("seq_len", seq_len)
+    keras = _keras()
+    layers = keras.layers
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(seq_len,), dtype="int32", name="bytes")
+    x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    for i in range(1, rnn_layers + 1):
+        x = layers.LSTM(rnn_units, return_sequences=True, name=f"lstm_{i}")(x)
+    logits = layers.Dense(vocab_size, name="next_byte_logits")(x)
+    model = keras.Model(inputs, logits, name="shakespeare_lstm")
+    if compile:
+        model.compile(
+            optimizer=keras.optimizers.RMSprop(learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["sparse_categorical_accuracy"],
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+        )
+    return model
+
+
+# ------------------------------------------------------------------------------------- distribution
+
+
+def _default_distribution(keras: Any) -> Any:
+    """The runtime's strategy (TensorFlow) or Keras distribution (JAX) from ``devices.py``; None on one device."""
+    from tpu_lecture import devices
+
+    backend = keras.backend.backend()
+    if backend == "jax" and len(keras.distribution.list_devices()) < 2:
+        return None
+    if backend in ("tensorflow", "jax"):
+        return devices.distribution(backend=backend, keras=keras)
+    return None
+
+
+def build_in_distribution(builder: Callable[..., T], *args: Any, distribution: Any = None, **kwargs: Any) -> T:
+    """``builder(*args, **kwargs)`` run where the accelerators see it, e.g. ``build_in_distribution(mlp_model)``.
+
+    TensorFlow backend: inside ``strategy.scope()`` (a ``tf.distribute`` strategy), so variables are
+    mirrored on every core. JAX backend: the ``keras.distribution`` (e.g. ``DataParallel``) becomes Keras's
+    global distribution, since ``fit`` must run under it too. ``distribution=None`` asks ``devices.py``;
+    where that gives none (one CPU), the builder simply runs.
+    """
+    keras = _keras()
+    backend = keras.backend.backend()
+    if distribution is None:
+        distribution = _default_distribution(keras)
+    if distribution is None:
+        return builder(*args, **kwargs)
+    if backend == "jax":
+        keras.distribution.set_distribution(distribution)
+        return builder(*args, **kwargs)
+    if not hasattr(distribution, "scope"):
+        raise TypeError(
+            f"distribution {type(distribution).__name__} has no scope(): pass a tf.distribute strategy "
+            "(TensorFlow backend) or a keras.distribution.Distribution (JAX backend)"
+        )
+    with distribution.scope():
+        return builder(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------- generation
+
+
+def _rnn_stack(model: Model) -> tuple[Any, list[Any], Any] | None:
+    """(embedding, recurrent layers, output Dense) when the model is such a plain stack, else None."""
+    keras = _keras()
+    body = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if len(body) < 3:
+        return None
+    embedding, *rnns, head = body
+    if (
+        isinstance(embedding, keras.layers.Embedding)
+        and isinstance(head, keras.layers.Dense)
+        and all(isinstance(r, keras.layers.RNN) and r.return_sequences and not r.go_backwards for r in rnns)
+    ):
+        return embedding, rnns, head
+    return None
+
+
+def _next_byte_logits(model: Model) -> Callable[[int], np.ndarray]:
+    """A function byte → logits of the next byte that carries the recurrent state from call to call.
+
+    For an Embedding→RNN…→Dense stack it steps the layers' cells one byte at a time (O(1) per byte);
+    any other model is run on a window of the last 100 bytes.
+    """
+    keras = _keras()
+    ops = keras.ops
+    stack = _rnn_stack(model)
+    if stack is None:
+        history: list[int] = []
+
+        def window(byte: int) -> np.ndarray:
+            history.append(byte)
+            x = ops.convert_to_tensor(np.array([history[-100:]], dtype=np.int32))
+            return _as_logits(ops.convert_to_numpy(model(x, training=False))[0, -1], model.layers[-1])
+
+        return window
+    embedding, rnns, head = stack
+    states = [rnn.cell.get_initial_state(batch_size=1) for rnn in rnns]
+
+    def step(byte: int) -> np.ndarray:
+        x = embedding(ops.convert_to_tensor(np.array([byte], dtype=np.int32)))
+        for i, rnn in enumerate(rnns):
+            x, states[i] = rnn.cell(x, states[i], training=False)
+        return _as_logits(ops.convert_to_numpy(head(x))[0], head)
+
+    return step
+
+
+def _as_logits(output: np.ndarray, head: Any) -> np.ndarray:
+    output = output.astype(np.float64)
+    activation = getattr(getattr(head, "activation", None), "__name__", "linear")
+    return np.log(np.maximum(output, 1e-30)) if activation == "softmax" else output
+
+
+def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """One index drawn from softmax(logits / temperature): low temperatures pick the likeliest byte."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    probabilities = np.exp(scaled - scaled.max())
+    probabilities /= probabilities.sum()
+    return int(rng.choice(len(probabilities), p=probabilities))
+
+
+def generate_text(
+    model: Model, seed_text: str, length: int, temperature: float = 1.0, seed: int | None = None
+) -> str:
+    """``length`` new characters written by a byte-level model after ``seed_text``.
+
+    Text is UTF-8 bytes (tiny Shakespeare is ASCII, so one byte is one character). Sampled bytes are
+    decoded as UTF-8 as they come, an invalid sequence becoming U+FFFD, until ``length`` characters are
+    out. ``temperature`` scales the logits; ``seed`` makes the sampling repeat (NumPy's generator).
+    """
+    if not isinstance(seed_text, str) or not seed_text:
+        raise ValueError(f"seed_text={seed_text!r} must be a non-empty str to start from, e.g. 'ROMEO:'")
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        raise ValueError(f"length={length!r} must be a whole number of characters, 0 or more")
+    if not _is_number(temperature) or not temperature > 0:
+        raise ValueError(f"temperature={temperature!r} must be a positive number, e.g. 0.5 (careful) to 1.5 (wild)")
+    seed_bytes = seed_text.encode("utf-8")
+    vocab = model.output_shape[-1]
+    if max(seed_bytes) >= vocab:
+        raise ValueError(
+            f"seed_text holds byte value {max(seed_bytes)} but the model knows only {vocab} byte values: "
+            "use ASCII seed text"
+        )
+    rng = np.random.default_rng(seed)
+    next_logits = _next_byte_logits(model)
+    for byte in seed_bytes:
+        logits = next_logits(byte)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pieces: list[str] = []
+    produced = 0
+    while produced < length:
+        byte = sample(logits, temperature, rng)
+        piece = decoder.decode(bytes([byte]))
+        pieces.append(piece)
+        produced += len(piece)
+        if produced < length:
+            logits = next_logits(byte)
+    return "".join(pieces)[:length]
+
+
+# ----------------------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True, repr=False)
+class TrainingReport:
+    """Timings of one ``train`` call: every epoch's training seconds (the first includes compilation)."""
+
+    epoch_seconds: tuple[float, ...]
+    samples_per_epoch: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+    items_per_sample: int = 1
+    unit: str = "samples"
+    synthetic: bool = False
+    wall_seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch_seconds)
+
+    @property
+    def first_epoch_seconds(self) -> float:
+        return self.epoch_seconds[0]
+
+    @property
+    def steady_epoch_seconds(self) -> float | None:
+        """Median seconds of the epochs after the first; None after a single epoch."""
+        later = self.epoch_seconds[1:]
+        return statistics.median(later) if later else None
+
+    @property
+    def compile_seconds(self) -> float | None:
+        """First epoch minus a steady one: the time spent tracing and compiling, when the model had not been
+        trained before this call (an estimate)."""
+        steady = self.steady_epoch_seconds
+        return None if steady is None else max(0.0, self.first_epoch_seconds - steady)
+
+    @property
+    def samples_per_second(self) -> float | None:
+        steady = self.steady_epoch_seconds
+        return None if steady is None else self.samples_per_epoch / steady
+
+    @property
+    def items_per_second(self) -> float | None:
+        """Throughput in ``unit`` per second (characters for the Shakespeare model)."""
+        rate = self.samples_per_second
+        return None if rate is None else rate * self.items_per_sample
+
+    @property
+    def losses(self) -> list[float]:
+        return list(self.history.get("loss", []))
+
+    def __repr__(self) -> str:
+        head = f"TrainingReport({self.epochs} epochs × {self.samples_per_epoch:,} samples"
+        if self.epochs == 1:
+            speed = f"; one epoch {self.first_epoch_seconds:.2f} s incl. compilation (train ≥ 2 epochs for a speed)"
+        else:
+            speed = (
+                f"; first {self.first_epoch_seconds:.2f} s (compilation ≈ {self.compile_seconds:.2f} s), then "
+                f"{self.steady_epoch_seconds:.2f} s/epoch = {self.items_per_second:,.0f} {self.unit}/s"
+            )
+        losses = self.losses
+        loss = f"; loss {losses[0]:.3f} → {losses[-1]:.3f}" if losses else ""
+        tag = "; SYNTHETIC data" if self.synthetic else ""
+        return f"{head}{speed}{loss}{tag})"
+
+
+def _epoch_timer(keras: Any) -> Any:
+    """A callback that only reads ``perf_counter`` at epoch edges (no batch hooks, so no extra syncs)."""
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self._start = self._test_start = 0.0
+            self._test_seconds = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._test_seconds = 0.0
+            self._start = time.perf_counter()
+
+        def on_test_begin(self, logs: dict | None = None) -> None:
+            self._test_start = time.perf_counter()
+
+        def on_test_end(self, logs: dict | None = None) -> None:
+            self._test_seconds += time.perf_counter() - self._test_start
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.seconds.append(time.perf_counter() - self._start - self._test_seconds)
+
+    return EpochTimer()
+
+
+def _samples_per_epoch(x: Any, batch_size: int | None, steps_per_epoch: int | None) -> int:
+    if hasattr(x, "element_spec"):  # a tf.data.Dataset
+        spec = x.element_spec
+        first = spec[0] if isinstance(spec, (tuple, list)) else spec
+        batch = first.shape[0]
+        steps = steps_per_epoch if steps_per_epoch is not None else int(x.cardinality())
+        if batch is None or steps < 0:
+            raise ValueError(
+                "cannot tell how many samples an epoch of this dataset holds (batch dimension "
+                f"{batch}, {steps} steps): batch with drop_remainder=True and pass steps_per_epoch for a "
+                "repeated dataset, or pass samples_per_epoch"
+            )
+        return int(batch) * steps
+    first = x[0] if isinstance(x, (tuple, list)) else x
+    if not hasattr(first, "__len__"):
+        raise ValueError(f"cannot count the samples of a {type(x).__name__}: pass samples_per_epoch")
+    n = len(first)
+    if steps_per_epoch is None:
+        return n
+    return min(n, steps_per_epoch * (batch_size or 32))
+
+
+def train(
+    model: Model,
+    x: Any,
+    y: Any = None,
+    *,
+    epochs: int = 2,
+    batch_size: int | None = None,
+    steps_per_epoch: int | None = None,
+    validation_data: Any = None,
+    samples_per_epoch: int | None = None,
+    items_per_sample: int = 1,
+    unit: str = "samples",
+    synthetic: bool = False,
+    shuffle: bool = True,
+    callbacks: Sequence[Any] = (),
+    verbose: int = 0,
+) -> TrainingReport:
+    """``model.fit`` with each epoch timed; speed is measured on the epochs after the compiling first.
+
+    ``x, y`` are arrays (give ``batch_size``) or ``x`` is a ``tf.data.Dataset`` of static-shape batches.
+    For the Shakespeare model pass ``items_per_sample=seq_len, unit="characters"`` to get characters/s.
+    ``synthetic=True`` (e.g. ``data.synthetic``) labels the report. Validation time is not counted.
+    """
+    epochs = _check_size("epochs", epochs)
+    items_per_sample = _check_size("items_per_sample", items_per_sample)
+    if samples_per_epoch is None:
+        samples_per_epoch = _samples_per_epoch(x, batch_size, steps_per_epoch)
+    samples_per_epoch = _check_size("samples_per_epoch", samples_per_epoch)
+    keras = _keras()
+    timer = _epoch_timer(keras)
+    start = time.perf_counter()
+    history = model.fit(
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=validation_data,
+        shuffle=shuffle and not hasattr(x, "element_spec"),  # a tf.data.Dataset shuffles itself
+        callbacks=[*callbacks, timer],
+        verbose=verbose,
+    )
+    wall = time.perf_counter() - start
+    return TrainingReport(
+        epoch_seconds=tuple(timer.seconds),
+        samples_per_epoch=samples_per_epoch,
+        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        items_per_sample=items_per_sample,
+        unit=unit,
+        synthetic=bool(synthetic),
+        wall_seconds=wall,
+    )

@@ -1,0 +1,158 @@
+"""Watch the systolic array work: a frame as a picture, the step-through player, GIF / MP4 / HTML.
+
+>>> run = SystolicArray(2, 2).matmul(*lecture_example())
+>>> draw_frame(run, 1)                          # one cycle as a matplotlib figure
+>>> animate(A, W)                               # the player: Play, step, slider, speed
+>>> save_animation(run, "systolic.gif", fps=2)  # one frame per cycle, for slides
+>>> HTML(animation_html(run))                   # plays in a page with no kernel
+
+Up to 8×8 every PE shows its values; 9×9 … 32×32 arrays get a compact colour view; larger ones
+are not drawn (``run.summary()`` gives their statistics). Imports matplotlib and ipywidgets,
+never TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib import animation, rc_context
+
+from tpu_lecture.drawing import DETAIL_LIMIT, FrameRenderer, caption, check_drawable, check_frames, format_value
+from tpu_lecture.player import PlayerState, SystolicPlayer, check_cycle
+
+__all__ = [
+    "draw_frame", "frame_png", "render_frames", "animate", "animation_html", "save_animation", "symbolic_example",
+    "SystolicPlayer", "PlayerState", "FrameRenderer", "caption", "format_value", "check_drawable",
+]
+
+HTML_MAX_FRAMES = 400  # an HTML animation embeds every frame; past this a GIF is the better export
+_EMBED_LIMIT_MB = 100  # matplotlib's animation.embed_limit while writing HTML (its default, 20 MB, drops frames)
+_FORMATS = (".gif", ".mp4", ".html", ".htm")
+
+
+def draw_frame(run, t: int, ax=None):
+    """Draw the array at the end of cycle ``t`` (0 … run.cycles − 1); returns the matplotlib Figure.
+
+    Without ``ax`` the figure is a new one of its own (not pyplot's, so nothing piles up in a
+    notebook); with ``ax`` the drawing fills that axes.
+    """
+    check_frames(run)
+    check_cycle(t, run.cycles)
+    renderer = FrameRenderer(run, ax=ax)
+    renderer.draw(t)
+    return renderer.figure
+
+
+def frame_png(run, t: int, dpi: int = 100) -> bytes:
+    """Cycle ``t`` as PNG bytes (show it with ``IPython.display.Image(frame_png(run, t))``)."""
+    check_frames(run)
+    check_cycle(t, run.cycles)
+    return FrameRenderer(run, dpi=dpi).png(t)
+
+
+def render_frames(run, dpi: int = 100) -> list[bytes]:
+    """Every cycle as PNG bytes, in order: one figure, its artists updated cycle by cycle."""
+    check_frames(run)
+    renderer = FrameRenderer(run, dpi=dpi)
+    return [renderer.png(t) for t in range(run.cycles)]
+
+
+def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: str = "ws",
+            fps: float = 2.0) -> SystolicPlayer:
+    """Run ``A @ W`` on a systolic array and return the step-through player for it.
+
+    Without ``rows`` / ``cols`` the array is the size of the operand that stays in the PEs (W for
+    weight-stationary, Aᵀ for input-stationary, the output for output-stationary), at most 8×8,
+    so every PE is drawn with its values. ``rows`` alone makes a square array.
+    """
+    from tpu_lecture.systolic import SystolicArray, canonical_dataflow
+
+    flow = canonical_dataflow(dataflow)
+    A, W = np.asarray(A), np.asarray(W)
+    if A.ndim == 2 and W.ndim == 2:
+        (m, k), n = A.shape, W.shape[1]
+        held = {"weight_stationary": (k, n), "input_stationary": (k, m), "output_stationary": (m, n)}[flow]
+        if rows is None and cols is None:
+            rows, cols = (min(size, DETAIL_LIMIT) for size in held)
+        elif rows is None:
+            rows = min(held[0], DETAIL_LIMIT)
+    rows = 1 if rows is None else rows
+    cols = rows if cols is None else cols
+    check_drawable(rows, cols)
+    run = SystolicArray(rows, cols, flow).matmul(A, W, keep_frames=True)
+    return SystolicPlayer(run, fps=fps)
+
+
+def symbolic_example(m: int = 2, k: int = 2, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices of symbols: the lecture's A B / C D and E F / G H for 2×2, else a11 … and w11 …"""
+    if (m, k, n) == (2, 2, 2):
+        from tpu_lecture.systolic import lecture_example
+
+        return lecture_example()
+    import sympy
+
+    A = np.array([[sympy.Symbol(f"a{i + 1}{j + 1}") for j in range(k)] for i in range(m)], dtype=object)
+    W = np.array([[sympy.Symbol(f"w{i + 1}{j + 1}") for j in range(n)] for i in range(k)], dtype=object)
+    return A, W
+
+
+def animation_html(run, fps: float = 2.0, dpi: int = 80) -> str:
+    """The animation as HTML with its own play controls (matplotlib's ``to_jshtml``): no kernel needed."""
+    check_frames(run)
+    _check_fps(fps)
+    if run.cycles > HTML_MAX_FRAMES:
+        raise ValueError(
+            f"this run has {run.cycles} cycles, and an HTML animation embeds every one as an image "
+            f"(at most {HTML_MAX_FRAMES}): save a .gif instead, or animate a smaller product"
+        )
+    movie = _animation(FrameRenderer(run, dpi=dpi), fps)
+    with rc_context({"animation.embed_limit": _EMBED_LIMIT_MB}):
+        return movie.to_jshtml(fps=fps, default_mode="once")
+
+
+def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
+    """Write the animation, one frame per cycle: .gif (Pillow), .mp4 (needs ffmpeg) or .html."""
+    check_frames(run)
+    _check_fps(fps)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _FORMATS:
+        raise ValueError(f"cannot save an animation as {path.name!r}: end the file name in .gif, .mp4 or .html")
+    _check_writable(path)
+    if suffix in (".html", ".htm"):
+        path.write_text(animation_html(run, fps=fps, dpi=dpi), encoding="utf-8")
+        return path
+    if suffix == ".gif":
+        writer = animation.PillowWriter(fps=fps)
+    elif animation.writers.is_available("ffmpeg"):
+        writer = animation.FFMpegWriter(fps=fps)
+    else:
+        raise OSError(f"cannot write {path.name}: MP4 needs ffmpeg, which was not found on this machine; "
+                      "install it (apt-get install ffmpeg, or conda install ffmpeg) or save a .gif or .html")
+    _animation(FrameRenderer(run, dpi=dpi), fps).save(path, writer=writer, dpi=dpi)
+    return path
+
+
+def _animation(renderer: FrameRenderer, fps: float) -> animation.FuncAnimation:
+    """A matplotlib animation of the renderer's figure: one frame per cycle, played once."""
+    return animation.FuncAnimation(renderer.figure, renderer.draw, frames=range(renderer.run.cycles),
+                                   interval=1000 / fps, repeat=False)
+
+
+def _check_fps(fps) -> None:
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 60:
+        raise ValueError(f"fps = {fps!r}: frames per second must be a number above 0 and at most 60")
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before any rendering if ``path`` cannot be written, saying what to do instead."""
+    folder = path.parent
+    if path.is_dir():
+        raise OSError(f"cannot write {path}: it is a folder; give a file name such as {path / 'systolic.gif'}")
+    if not folder.is_dir():
+        raise OSError(f"cannot write {path}: the folder {folder} does not exist; create it first "
+                      f"(mkdir -p {folder}) or choose another path")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OSError(f"cannot write {path}: no permission to write there; choose a folder you can write to")
