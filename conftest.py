@@ -5,7 +5,6 @@ import os
 # Keep TensorFlow's C++ log lines down; the first lines it writes on import cannot be silenced,
 # which is why stderr is left out of nbval's comparison below.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_collectstart(collector):

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from tpu_lecture import bench
+from tpu_lecture import bench, workloads
 
 
 def bare_loop(fn, args, calls: int, wait=lambda out: None) -> list[float]:
@@ -65,7 +65,7 @@ def main() -> None:
     print(f"an empty function: bare loop median {bench.format_seconds(bare)}, benchmark() median "
           f"{bench.format_seconds(harness)}: the harness adds about {bench.format_seconds(harness - bare)} a call")
 
-    a, b = bench.host_arrays(n, "float32")
+    a, b = workloads.host_arrays(n, "float32")
     compare(f"NumPy matmul {n}x{n} float32", np.matmul, (a, b), args.rounds, args.calls)
 
     try:

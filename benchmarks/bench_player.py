@@ -107,9 +107,10 @@ def main() -> None:
     args = parser.parse_args()
     import ipywidgets
 
-    load = ", load average {:.1f}".format(os.getloadavg()[0]) if hasattr(os, "getloadavg") else ""
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores{load}, "
-          f"Python {platform.python_version()}, matplotlib {matplotlib.__version__}, ipywidgets {ipywidgets.__version__}")
+          f"Python {platform.python_version()}, matplotlib {matplotlib.__version__}, "
+          f"ipywidgets {ipywidgets.__version__}")
     frame_ms = bench_player(8, "ws", args.rounds)
     bench_player(8, "os", args.rounds)
     bench_player(16, "ws", args.rounds)

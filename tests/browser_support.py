@@ -343,17 +343,19 @@ class Player:
         self.back = self.root.locator(".tl-step-back").first
         self.play_buttons = self.root.locator(".tl-play button")
 
-    def click_slider(self, css: str, fraction: float) -> None:
-        """Click the track of slider ``css`` (tl-slider, tl-speed) at ``fraction`` of its width (0 left, 1 right)."""
+    def drag_slider(self, css: str, fraction: float) -> None:
+        """Drag the handle of slider ``css`` (tl-slider, tl-speed) to ``fraction`` of its track (0 left, 1 right)."""
         track = self.root.locator(f".{css} .noUi-base, .{css} .ui-slider").first  # ipywidgets 8, 7
-        box = track.bounding_box()
-        if not box:
+        handle = self.root.locator(f".{css} .noUi-handle, .{css} .ui-slider-handle").first
+        box, grip = track.bounding_box(), handle.bounding_box()
+        if not (box and grip):
             raise AssertionError(f"the player's slider .{css} is not on screen")
-        # noUiSlider ignores a tap while it still animates the previous one (class noUi-state-tap)
-        wait_for(lambda: not self.root.locator(".noUi-state-tap").count(), 5,
-                 lambda: f"the slider .{css} kept animating its last click", self.page)
-        x = min(max(fraction * box["width"], 1), box["width"] - 1)
-        track.click(position={"x": x, "y": box["height"] / 2})
+        x = box["x"] + fraction * box["width"] + (fraction - 0.5) * 20  # a little past an end: it stops there
+        y = grip["y"] + grip["height"] / 2
+        self.page.mouse.move(grip["x"] + grip["width"] / 2, y)
+        self.page.mouse.down()
+        self.page.mouse.move(x, y, steps=8)
+        self.page.mouse.up()
 
     def readout(self, css: str) -> str:
         return self.root.locator(f".{css} .widget-readout").first.inner_text().strip()

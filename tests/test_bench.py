@@ -11,7 +11,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from tpu_lecture import bench, counters, devices, hardware
+from tpu_lecture import bench, counters, devices, hardware, results, workloads
 from tpu_lecture.bench import BenchmarkResult
 
 matplotlib.use("Agg")
@@ -211,27 +211,27 @@ def test_fn_must_be_callable():
 @pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-3, ValueError), (2.0, TypeError)])
 def test_sizes_must_be_positive_whole_numbers(n, error):
     with pytest.raises(error, match="size"):
-        bench.add_workload(n)
+        workloads.add_workload(n)
     with pytest.raises(error, match="size"):
-        bench.sweep(sizes=[n], frameworks=["numpy"], progress=False)
+        workloads.sweep(sizes=[n], frameworks=["numpy"], progress=False)
 
 
 def test_unknown_device_names_the_devices_there_are():
     with pytest.raises(ValueError, match="jax has no device 'tpu:7'.*cpu:0"):
-        bench.add_workload(8, framework="jax", device="tpu:7")
+        workloads.add_workload(8, framework="jax", device="tpu:7")
     with pytest.raises(ValueError, match="NumPy runs only on the host CPU"):
-        bench.add_workload(8, framework="numpy", device="gpu")
+        workloads.add_workload(8, framework="numpy", device="gpu")
 
 
 def test_other_bad_workload_arguments():
     with pytest.raises(ValueError, match="unknown dtype 'float8'"):
-        bench.matmul_workload(8, dtype="float8")
+        workloads.matmul_workload(8, dtype="float8")
     with pytest.raises(ValueError, match="unknown framework 'torch'"):
-        bench.add_workload(8, framework="torch")
+        workloads.add_workload(8, framework="torch")
     with pytest.raises(ValueError, match="no host-to-device copy"):
-        bench.add_workload(8, framework="numpy", include_transfer=True)
+        workloads.add_workload(8, framework="numpy", include_transfer=True)
     with pytest.raises(ValueError, match="unknown workload 'conv'"):
-        bench.sweep(workloads=["conv"])
+        workloads.sweep(workloads=["conv"])
 
 
 # --- benchmark #1 workloads, for real ----------------------------------------------------------------------
@@ -241,9 +241,9 @@ def test_other_bad_workload_arguments():
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_workloads_compute_the_right_thing(framework, workload, dtype):
     n = 16
-    build = bench.add_workload if workload == "add" else bench.matmul_workload
+    build = workloads.add_workload if workload == "add" else workloads.matmul_workload
     w = build(n, dtype=dtype, framework=framework)
-    a, b = (np.asarray(x, dtype=np.float32) for x in bench.host_arrays(n, dtype))
+    a, b = (np.asarray(x, dtype=np.float32) for x in workloads.host_arrays(n, dtype))
     expected = a + b if workload == "add" else a @ b
     got = np.asarray(w.fn(*w.args), dtype=np.float32)
     tolerance = 1e-5 if dtype == "float32" else 0.1
@@ -263,7 +263,7 @@ def test_workload_counts_are_the_closed_forms():
 
 @pytest.mark.parametrize("framework", ["jax", "tensorflow"])
 def test_transfer_variant_copies_host_arrays_inside_the_call(framework):
-    w = bench.add_workload(8, framework=framework, include_transfer=True)
+    w = workloads.add_workload(8, framework=framework, include_transfer=True)
     assert all(isinstance(x, np.ndarray) for x in w.args)
     r = w.run(warmup=0, repeat=1)
     assert r.includes_transfer and "+ copy" in r.name and "host-to-device" not in r.name
@@ -273,7 +273,7 @@ def test_sweep_runs_every_framework_and_shows_progress(capsys):
     import io
 
     stream = io.StringIO()
-    results = bench.sweep(sizes=[8, 16], dtypes=["float32"], quick=True, stream=stream, progress=True)
+    results = workloads.sweep(sizes=[8, 16], dtypes=["float32"], quick=True, stream=stream, progress=True)
     assert isinstance(results, list) and results.skipped == []
     assert {r.framework for r in results} == {"numpy", "jax", "tensorflow"}
     assert len(results) == 2 * 2 * 3
@@ -285,21 +285,21 @@ def test_a_missing_framework_is_reported_and_the_rest_runs(monkeypatch):
     real_view = devices.view
     monkeypatch.setattr(devices, "view", lambda name, refresh=False: (
         devices.Framework("tensorflow", None) if name == "tensorflow" else real_view(name)))
-    results = bench.sweep(sizes=[8], dtypes=["float32"], quick=True, progress=False)
+    results = workloads.sweep(sizes=[8], dtypes=["float32"], quick=True, progress=False)
     assert results.skipped == ["tensorflow: not installed"]
     assert {r.framework for r in results} == {"numpy", "jax"}
 
 
 def test_a_case_that_fails_is_reported_and_the_sweep_goes_on(monkeypatch):
-    real = bench._BUILDERS["jax"]
+    real = workloads._BUILDERS["jax"]
 
     def out_of_memory_at_16(workload, a, b, *rest):
         if a.shape[0] == 16:
             raise RuntimeError("RESOURCE_EXHAUSTED: out of memory\nallocator details")
         return real(workload, a, b, *rest)
 
-    monkeypatch.setitem(bench._BUILDERS, "jax", out_of_memory_at_16)
-    results = bench.sweep(workloads=["add"], sizes=[8, 16], dtypes=["float32"], frameworks=["numpy", "jax"],
+    monkeypatch.setitem(workloads._BUILDERS, "jax", out_of_memory_at_16)
+    results = workloads.sweep(workloads=["add"], sizes=[8, 16], dtypes=["float32"], frameworks=["numpy", "jax"],
                           quick=True, progress=False)
     assert [(r.framework, r.size) for r in results] == [("numpy", 8), ("jax", 8), ("numpy", 16)]
     assert results.skipped == ["add 16 float32 on jax cpu:0: RuntimeError: RESOURCE_EXHAUSTED: out of memory"]
@@ -313,9 +313,9 @@ def test_progress_bar_redraws_one_line_on_a_terminal():
             return True
 
     stream = Terminal()
-    bar = bench.Progress(3, stream=stream)
+    bar = workloads.Progress(3, stream=stream)
     assert not bar.enabled  # short sweeps need no bar
-    bar = bench.Progress(5, stream=stream, width=10)
+    bar = workloads.Progress(5, stream=stream, width=10)
     for i in range(5):
         bar.step(f"case {i}")
     bar.close()
@@ -324,10 +324,10 @@ def test_progress_bar_redraws_one_line_on_a_terminal():
 
 
 def test_default_sizes_small_on_cpu_large_on_accelerators():
-    assert max(bench.default_sizes("add", "cpu", accelerator_here=False)) <= 4096
-    assert max(bench.default_sizes("add", "gpu", accelerator_here=True)) == 16384
-    assert max(bench.default_sizes("matmul", "tpu", accelerator_here=True)) == 8192
-    assert bench.default_sizes("matmul", "cpu", False, quick=True) == (128, 256)
+    assert max(workloads.default_sizes("add", "cpu", accelerator_here=False)) <= 4096
+    assert max(workloads.default_sizes("add", "gpu", accelerator_here=True)) == 16384
+    assert max(workloads.default_sizes("matmul", "tpu", accelerator_here=True)) == 8192
+    assert workloads.default_sizes("matmul", "cpu", False, quick=True) == (128, 256)
 
 
 # --- the results store -------------------------------------------------------------------------------------
@@ -344,9 +344,9 @@ def test_save_and_load_round_trip(tmp_path):
     clock = Clock([0.25] * 3)
     measured = bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock, flops=10, bytes=20, name="fake",
                                info={"workload": "add", "shape": (2, 2), "dtype": "float32", "batch": 3})
-    bench.save_results([measured, fake_result()], path)
-    bench.save_results(fake_result("second save"), path)
-    loaded = bench.load_results(path)
+    results.save_results([measured, fake_result()], path)
+    results.save_results(fake_result("second save"), path)
+    loaded = results.load_results(path)
     assert [r.name for r in loaded] == ["fake", "add 8x8 float32", "second save"]
     assert loaded[0] == measured
     assert loaded[0].params == {"batch": 3}
@@ -371,7 +371,7 @@ def test_corrupt_lines_are_skipped_with_a_warning_naming_file_and_line(tmp_path)
                      + b'\n{"name": "y", "median": 1, "samples": ["a"]}'
                      + b'\n{"name": "z", "median": 1, "synchronized": "no"}')
     with pytest.warns(UserWarning) as caught:
-        loaded = bench.load_results([path])
+        loaded = results.load_results([path])
     assert len(loaded) == 3
     messages = [str(w.message) for w in caught]
     assert [m.split(": ")[0] for m in messages] == [f"{path}:{n}" for n in (2, 4, 5, 6, 7, 9, 10)]
@@ -380,11 +380,11 @@ def test_corrupt_lines_are_skipped_with_a_warning_naming_file_and_line(tmp_path)
 
 def test_an_unreadable_results_file_raises_oserror(tmp_path):
     with pytest.raises(OSError, match="cannot read results file .*missing.jsonl"):
-        bench.load_results(tmp_path / "missing.jsonl")
+        results.load_results(tmp_path / "missing.jsonl")
     with pytest.raises(TypeError, match="BenchmarkResult"):
-        bench.save_results([{"name": "x"}], tmp_path / "x.jsonl")
+        results.save_results([{"name": "x"}], tmp_path / "x.jsonl")
     with pytest.raises(TypeError, match="'odd' holds a value JSON cannot store"):
-        bench.save_results(fake_result("odd", params={"model": object()}), tmp_path / "x.jsonl")
+        results.save_results(fake_result("odd", params={"model": object()}), tmp_path / "x.jsonl")
     assert not (tmp_path / "x.jsonl").exists()
 
 
@@ -392,7 +392,8 @@ def test_two_processes_appending_at_once_lose_and_interleave_nothing(tmp_path):
     path = tmp_path / "shared.jsonl"
     script = textwrap.dedent(f"""
         import sys
-        from tpu_lecture.bench import BenchmarkResult, save_results
+        from tpu_lecture.bench import BenchmarkResult
+        from tpu_lecture.results import save_results
         tag = sys.argv[1]
         note = tag * 20000  # long lines: a torn write would show
         for i in range(150):
@@ -426,12 +427,12 @@ FACTS_H200 = {  # FACTS.md, "Measured on one NVIDIA H200": name -> (median s, or
 
 
 def test_reference_results_are_facts_md_figures_labelled_with_their_source():
-    results = bench.reference_results()
-    assert results and all(r.source == "FACTS.md: measured on one NVIDIA H200, JAX 0.11.2, Keras 3.15.1, 2026-11-26"
-                           for r in results)
+    reference = results.reference_results()
+    assert reference and all(r.source == "FACTS.md: measured on one NVIDIA H200, JAX 0.11.2, Keras 3.15.1, 2026-11-26"
+                           for r in reference)
     assert all(r.date == "2026-11-26" for r in results)
-    assert not [r for r in results if r.device_kind == "tpu" or "TPU" in (r.device or "")]  # no TPU result ships
-    h200 = {r.name: r for r in results if r.device == "NVIDIA H200" and not r.params.get("series")}
+    assert not [r for r in reference if r.device_kind == "tpu" or "TPU" in (r.device or "")]  # no TPU result ships
+    h200 = {r.name: r for r in reference if r.device == "NVIDIA H200" and not r.params.get("series")}
     for name, (kind, value) in FACTS_H200.items():
         r = h200[name]
         assert (r.median if kind == "median" else r.flops_per_s) == pytest.approx(value)
@@ -439,22 +440,22 @@ def test_reference_results_are_facts_md_figures_labelled_with_their_source():
 
 
 def test_reference_times_from_rates_are_computed_and_marked_derived():
-    results = bench.reference_results()
-    matmul = next(r for r in results if r.name == "matmul 8192x8192x8192 bfloat16" and not r.params)
+    reference = results.reference_results()
+    matmul = next(r for r in reference if r.name == "matmul 8192x8192x8192 bfloat16" and not r.params)
     assert matmul.derived == ("median",)
     assert matmul.median == pytest.approx(2 * 8192**3 / 689e12)
     assert matmul.percent_of_peak == pytest.approx(100 * 689 / 989)
-    add = next(r for r in results if r.name == "add 16384x16384 float32" and r.device == "NVIDIA H200")
+    add = next(r for r in reference if r.name == "add 16384x16384 float32" and r.device == "NVIDIA H200")
     assert add.derived == () and add.bytes_per_s == pytest.approx(3.3e12, rel=0.01)  # FACTS: 3.3 TB/s
-    sweep = {(r.dtype, r.size): r.flops_per_s for r in results if r.params.get("series") == "size sweep"}
+    sweep = {(r.dtype, r.size): r.flops_per_s for r in reference if r.params.get("series") == "size sweep"}
     assert sweep[("bfloat16", 256)] == pytest.approx(0.48e12) and sweep[("float32", 16384)] == pytest.approx(332e12)
-    mlp = {r.params["batch_size"]: r for r in results if r.workload == "mlp_epoch" and r.device_kind == "gpu"}
+    mlp = {r.params["batch_size"]: r for r in reference if r.workload == "mlp_epoch" and r.device_kind == "gpu"}
     assert mlp[1024].items_per_s == pytest.approx(240_000) and mlp[1024].derived == ("median",)
     assert mlp[1024].median == pytest.approx(50_000 / 240_000)
 
 
 def test_reference_speedups_match_facts_md():
-    table = bench.compare(r for r in bench.reference_results() if r.workload == "add")
+    table = results.compare(r for r in results.reference_results() if r.workload == "add")
     assert table.speedup("add 16384x16384 float32", table.columns[0]) == pytest.approx(383, rel=0.01)
     assert table.speedup("add 1024x1024 float32", table.columns[0]) == pytest.approx(9.5, rel=0.01)
 
@@ -473,7 +474,7 @@ def two_runtimes():
 
 
 def test_compare_puts_runtimes_side_by_side_with_speedups():
-    table = bench.compare(two_runtimes())
+    table = results.compare(two_runtimes())
     assert table.baseline == "AMD EPYC · numpy 2.0 · 2026-11-26"
     gpu = "NVIDIA H200 · jax 0.11.2 · 2026-11-26"
     assert table.speedup("add 8x8 float32", gpu) == pytest.approx(4)
@@ -486,18 +487,18 @@ def test_compare_puts_runtimes_side_by_side_with_speedups():
 
 
 def test_compare_baseline_by_name_and_bad_baselines():
-    table = bench.compare(two_runtimes(), baseline="h200")
+    table = results.compare(two_runtimes(), baseline="h200")
     assert table.speedup("add 8x8 float32", "AMD EPYC · numpy 2.0 · 2026-11-26") == pytest.approx(0.25)
     with pytest.raises(ValueError, match="baseline 'TPU' matches none of the runtimes"):
-        bench.compare(two_runtimes(), baseline="TPU")
+        results.compare(two_runtimes(), baseline="TPU")
     with pytest.raises(ValueError, match="matches 2"):
-        bench.compare(two_runtimes(), baseline="2026")
+        results.compare(two_runtimes(), baseline="2026")
     with pytest.raises(ValueError, match="no results"):
-        bench.compare([])
+        results.compare([])
 
 
 def test_format_table_and_repr_are_readable():
-    text = bench.format_table(two_runtimes())
+    text = results.format_table(two_runtimes())
     assert text.splitlines()[0].split() == ["benchmark", "runtime", "median", "spread", "rate", "%", "of", "peak"]
     assert "4 ms" in text and "1 ms" in text
     r = two_runtimes()[2]
@@ -506,45 +507,45 @@ def test_format_table_and_repr_are_readable():
 
 
 def test_plot_times_draws_one_line_per_runtime_and_dtype():
-    fig = bench.plot_times(two_runtimes())
+    fig = results.plot_times(two_runtimes())
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["add", "matmul"]
     assert len(axes[0].get_lines()) == 2 and axes[0].get_xscale() == "log" and axes[0].get_yscale() == "log"
 
 
 def test_plot_speedup_draws_a_bar_per_case():
-    fig = bench.plot_speedup(two_runtimes())
+    fig = results.plot_speedup(two_runtimes())
     heights = sorted(p.get_height() for p in fig.axes[0].patches)
     assert heights == pytest.approx([4, 100])
 
 
 def test_plot_roofline_places_results_under_the_roof():
     chip = hardware.get("H200")
-    results = [r for r in bench.reference_results() if r.workload in ("add", "matmul") and r.synchronized
+    measured = [r for r in results.reference_results() if r.workload in ("add", "matmul") and r.synchronized
                and r.device == "NVIDIA H200"]
-    fig = bench.plot_roofline("NVIDIA H200", results)
+    fig = results.plot_roofline("NVIDIA H200", measured)
     ax = fig.axes[0]
     roof = ax.get_lines()[0]
     xs, ys = roof.get_data()
     assert ys == pytest.approx([chip.attainable_flops(x) for x in xs])
     points = [c.get_offsets()[0] for c in ax.collections]
-    assert len(points) == len(results)
+    assert len(points) == len(measured)
     for x, y in points:
         assert y <= chip.attainable_flops(x) * 1.0001
 
 
 def test_plots_reject_what_they_cannot_draw():
     with pytest.raises(ValueError, match="no sized results"):
-        bench.plot_times([])
+        results.plot_times([])
     with pytest.raises(ValueError, match="nothing to compare"):
-        bench.plot_speedup(two_runtimes()[:2])
+        results.plot_speedup(two_runtimes()[:2])
     with pytest.raises(ValueError, match="no chip called"):
-        bench.plot_roofline("TPU v99")
+        results.plot_roofline("TPU v99")
 
 
 def test_reference_file_is_package_data():
-    folder = Path(bench.__file__).parent / "reference"
-    assert [p.name for p in folder.glob("*.jsonl")] == list(bench.REFERENCE_FILES)
+    folder = Path(results.__file__).parent / "reference"
+    assert [p.name for p in folder.glob("*.jsonl")] == list(results.REFERENCE_FILES)
 
 
 def test_results_from_another_runtime_line_up_with_the_reference():
@@ -552,7 +553,7 @@ def test_results_from_another_runtime_line_up_with_the_reference():
     mine = fake_result(f"matmul {n}x{n}x{n} float32", median=0.01, workload="matmul", shape=(n, n, n), size=n,
                        device="NVIDIA H100 80GB HBM3", device_kind="gpu", framework="jax", framework_version="0.10.2",
                        date="2026-12-01", flops=2 * n**3, bytes_moved=3 * n * n * 4)
-    table = bench.compare([*bench.reference_results(), mine], baseline="host CPU (16 cores) · numpy")
+    table = results.compare([*results.reference_results(), mine], baseline="host CPU (16 cores) · numpy")
     row = dict(table.rows)[f"matmul {n}x{n}x{n} float32"]
     assert {mine.runtime_label, "NVIDIA H200 · jax 0.11.2 · 2026-11-26",
             "NVIDIA H200 · jax 0.11.2 · 2026-11-26 · size sweep"} <= set(row)

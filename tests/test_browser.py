@@ -88,11 +88,11 @@ def check_player(page, shots: bs.Shots, patience: float = 10) -> dict:
     player.back.click()
     back = player.wait_for_change(forward, lambda t: t == t0, "clicking step back", patience)
 
-    slowest = player.readout("tl-speed")
-    player.click_slider("tl-speed", 0)
-    bs.wait_for(lambda: player.readout("tl-speed") != slowest or float(slowest) <= 0.5, patience,
-                lambda: f"clicking the speed control's left end left it at {player.readout('tl-speed')}", page)
-    slowest = player.readout("tl-speed")
+    default_speed = float(player.readout("tl-speed"))
+    player.drag_slider("tl-speed", 0)
+    slowest = bs.wait_for(lambda: float(player.readout("tl-speed")) < default_speed and player.readout("tl-speed"),
+                          patience, lambda: f"dragging the speed control to its left end left it at "
+                          f"{player.readout('tl-speed')} frames/s", page)
     player.play_buttons.first.click()
     played = player.wait_for_change(back, lambda t: t == t0 + 1, f"clicking Play at {slowest} frames/s", patience)
     player.pause_button().click()
@@ -102,9 +102,10 @@ def check_player(page, shots: bs.Shots, patience: float = 10) -> dict:
     assert player.state() == paused, f"after Pause the player kept going: {paused[0]} then {player.cycle()}"
     shots.take(player.root, "paused")
 
-    player.click_slider("tl-speed", 1)
-    bs.wait_for(lambda: player.readout("tl-speed") != slowest, patience,
-                lambda: f"clicking the speed control's right end left it at {player.readout('tl-speed')}", page)
+    player.drag_slider("tl-speed", 1)
+    fastest = bs.wait_for(lambda: float(player.readout("tl-speed")) > default_speed and player.readout("tl-speed"),
+                          patience, lambda: f"dragging the speed control to its right end left it at "
+                          f"{player.readout('tl-speed')} frames/s", page)
     player.play_buttons.first.click()
     player.wait_for_change(paused, lambda t: t > paused[0][0], "clicking Play again", patience)
     ended = bs.wait_for(lambda: player.playing() is False and _steady(page, player), patience,
@@ -112,16 +113,16 @@ def check_player(page, shots: bs.Shots, patience: float = 10) -> dict:
     shots.take(player.root, "played-to-end")
 
     before = player.state()
-    player.click_slider("tl-slider", 0)
-    first = player.wait_for_change(before, lambda t: t in (0, 1), "clicking the cycle slider's left end", patience)
+    player.drag_slider("tl-slider", 0)
+    first = player.wait_for_change(before, lambda t: t in (0, 1), "dragging the cycle slider to its left end", patience)
     last_cycle = first[0][0] + total - 1  # the caption counts `total` cycles from the first one
     assert ended[0][0] == last_cycle, f"Play stopped at cycle {ended[0][0]}, not at the last one ({last_cycle})"
-    player.click_slider("tl-slider", 1)
-    last = player.wait_for_change(first, lambda t: t == last_cycle, f"clicking the cycle slider's right end "
+    player.drag_slider("tl-slider", 1)
+    last = player.wait_for_change(first, lambda t: t == last_cycle, f"dragging the cycle slider to its right end "
                                   f"(last cycle, {last_cycle})", patience)
     shots.take(player.root, "slider-end")
     return {"start": start[0], "forward": forward[0], "back": back[0], "played": played[0], "paused": paused[0],
-            "ended": ended[0], "slider_first": first[0], "slider_last": last[0], "speeds": (slowest,)}
+            "ended": ended[0], "slider_first": first[0], "slider_last": last[0], "speeds": (slowest, fastest)}
 
 
 def _steady(page, player: bs.Player, for_ms: int = 400):

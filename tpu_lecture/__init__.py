@@ -48,14 +48,14 @@ _LAZY: dict[str, str] = {
     "cpu_estimate": "hardware",
     "benchmark": "bench",
     "BenchmarkResult": "bench",
-    "sweep": "bench",
-    "compare": "bench",
-    "save_results": "bench",
-    "load_results": "bench",
-    "reference_results": "bench",
-    "plot_times": "bench",
-    "plot_speedup": "bench",
-    "plot_roofline": "bench",
+    "sweep": "workloads",
+    "compare": "results",
+    "save_results": "results",
+    "load_results": "results",
+    "reference_results": "results",
+    "plot_times": "results",
+    "plot_speedup": "results",
+    "plot_roofline": "results",
     # models.py, data.py
     "mlp_model": "models",
     "char_model": "models",
@@ -69,7 +69,8 @@ _LAZY: dict[str, str] = {
 }
 
 _SUBMODULES = {
-    "systolic", "visualize", "counters", "precision", "hardware", "devices", "bench", "models", "data",
+    "systolic", "visualize", "counters", "precision", "hardware", "devices", "bench", "workloads", "results",
+    "models", "data",
 }
 
 __all__ = ["__version__", "GITHUB_REPO", *sorted(_LAZY), *sorted(_SUBMODULES)]

@@ -118,23 +118,23 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from tpu_lecture import bench
+    from tpu_lecture import results, workloads
 
     save = Path(args.save) if args.save else None
     if save is not None:
         with open(save, "a", encoding="utf-8"):  # fails now, not after minutes of sweeping
             pass
-    results = bench.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks,
-                          include_transfer=args.include_transfer)
-    print(bench.format_table(results))
-    for reason in results.skipped:
+    found = workloads.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks,
+                            include_transfer=args.include_transfer)
+    print(results.format_table(found))
+    for reason in found.skipped:
         print(f"skipped {reason}")
-    if len({r.runtime_label for r in results}) > 1:
+    if len({r.runtime_label for r in found}) > 1:
         print()
-        print(bench.compare(results).to_text())
+        print(results.compare(found).to_text())
     if save is not None:
-        bench.save_results(results, save)
-        print(f"appended {len(results)} results to {save}")
+        results.save_results(found, save)
+        print(f"appended {len(found)} results to {save}")
     return 0
 
 

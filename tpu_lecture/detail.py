@@ -106,8 +106,9 @@ class DetailView:
                                                   va="bottom", color=MUTED, fontsize=font))
                                for j in range(run.cols)] if r.top_depth else []
         if r.top_depth:
-            ax.text(-0.15, -EDGE - (r.top_depth - 0.5) * SLOT, f"{NAMES[down]}s waiting\n(column j starts j cycles late)",
-                    ha="right", va="top", fontsize=r.label_pt, color=MUTED)
+            waiting = f"{NAMES[down]}s waiting\n(column j starts j cycles late)"
+            ax.text(-0.15, -EDGE - (r.top_depth - 0.5) * SLOT, waiting, ha="right", va="top", fontsize=r.label_pt,
+                    color=MUTED)
         ax.text(-EDGE, r.out_y + 0.05, "outputs\nY = A·W", ha="right", va="top", fontsize=r.label_pt, color=MUTED)
 
     def _build_outputs(self) -> None:

@@ -123,7 +123,7 @@ class FrameRenderer:
             FigureCanvasAgg(self.figure)
             ax = self.figure.add_axes((0, 0, 1, 1))
         else:
-            self.figure = ax.get_figure(root=True)
+            self.figure = ax.figure
             box = ax.get_window_extent().transformed(self.figure.dpi_scale_trans.inverted())
             self._fit((box.width, box.height))
         self.ax = ax

@@ -84,8 +84,7 @@ class SystolicPlayer(widgets.VBox):
         state.go_to(cycle)
         renderer = FrameRenderer(run, dpi=dpi)
         last = state.last
-        play = widgets.Play(value=state.cycle, min=0, max=last, step=1, interval=state.interval_ms,
-                            description="play", show_repeat=True)
+        play = widgets.Play(value=state.cycle, min=0, max=last, step=1, interval=state.interval_ms)
         slider = widgets.IntSlider(value=state.cycle, min=0, max=last, step=1, description="cycle",
                                    continuous_update=True, layout=widgets.Layout(width="340px"))
         back = widgets.Button(description="◀ step", tooltip="one cycle back", layout=widgets.Layout(width="80px"))
@@ -154,11 +153,13 @@ class SystolicPlayer(widgets.VBox):
     def show(self, t: int) -> None:
         """Put cycle ``t``'s frame and caption into the widgets."""
         self.state.go_to(t)
-        png = self._pngs.get(t)
-        if png is None:
-            png = self._pngs[t] = self.renderer.png(t)
+        if t in self._pngs:
+            self._pngs.move_to_end(t)
+        else:
+            self._pngs[t] = self.renderer.png(t)
             if len(self._pngs) > _CACHED_FRAMES:
                 self._pngs.popitem(last=False)
+        png = self._pngs[t]
         self.image.value = png
         self.caption.value = caption(self.run, self.run.frame(t))
 

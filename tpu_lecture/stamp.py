@@ -24,7 +24,7 @@ _MAX_STAMPS = 4096
 class StampText(Text):
     """A single-line, unrotated Text drawn from a cache of bitmaps on Agg canvases."""
 
-    _stamps: dict[tuple, np.ndarray] = {}
+    _stamps: dict[tuple, tuple[np.ndarray, float, float] | None] = {}
 
     def draw(self, renderer) -> None:
         if not isinstance(renderer, RendererAgg) or "\n" in self.get_text() or self.get_rotation():
@@ -35,11 +35,13 @@ class StampText(Text):
                self.get_horizontalalignment(), self.get_verticalalignment(), renderer.dpi)
         if key[4] not in _ANCHOR_AT:
             return super().draw(renderer)
-        stamp = self._stamps.get(key)
-        if stamp is None:
-            stamp = self._stamps[key] = self._render(renderer)
+        if key not in self._stamps:
+            self._stamps[key] = self._render(renderer)
             if len(self._stamps) > _MAX_STAMPS:
                 self._stamps.pop(next(iter(self._stamps)))
+        stamp = self._stamps[key]
+        if stamp is None:
+            return super().draw(renderer)
         image, anchor_x, anchor_y = stamp
         x, y = self.get_transform().transform((float(self._x), float(self._y)))
         gc = renderer.new_gc()
@@ -48,11 +50,12 @@ class StampText(Text):
         gc.restore()
         self.stale = False
 
-    def _render(self, renderer) -> tuple[np.ndarray, float, float]:
+    def _render(self, renderer) -> tuple[np.ndarray, float, float] | None:
         """Draw this text into a small buffer of its own, cropped to the ink.
 
         Returns the bitmap (bottom row first, as ``draw_image`` wants it) and the offset of the
-        text's anchor from the bitmap's lower-left corner, in pixels.
+        text's anchor from the bitmap's lower-left corner, in pixels; None if the text did not fit
+        the buffer (it is then drawn the ordinary way).
         """
         size = self.get_fontsize() * renderer.dpi / 72
         width = math.ceil(size * (0.75 * len(self.get_text()) + 2))
@@ -61,7 +64,7 @@ class StampText(Text):
         copy = Text()
         copy.update_from(self)
         copy.set_text(self.get_text())
-        copy.set_figure(self.get_figure(root=True))
+        copy.set_figure(self.figure)
         copy.set_transform(IdentityTransform())
         anchor_x, anchor_y = _ANCHOR_AT[self.get_horizontalalignment()] * width, height / 2
         copy.set_position((anchor_x, anchor_y))
@@ -70,6 +73,8 @@ class StampText(Text):
         rows, cols = np.nonzero(pixels[..., 3])
         if rows.size == 0:
             return pixels[:1, :1].copy(), anchor_x, anchor_y
+        if min(rows.min(), cols.min()) == 0 or rows.max() == height - 1 or cols.max() == width - 1:
+            return None
         bottom, top = max(rows.min() - _PAD, 0), rows.max() + _PAD + 1
         left, right = max(cols.min() - _PAD, 0), cols.max() + _PAD + 1
         return np.ascontiguousarray(pixels[bottom:top, left:right]), anchor_x - left, anchor_y - bottom
