@@ -430,7 +430,7 @@ def test_reference_results_are_facts_md_figures_labelled_with_their_source():
     reference = results.reference_results()
     assert reference and all(r.source == "FACTS.md: measured on one NVIDIA H200, JAX 0.11.2, Keras 3.15.1, 2026-11-26"
                            for r in reference)
-    assert all(r.date == "2026-11-26" for r in results)
+    assert all(r.date == "2026-11-26" for r in reference)
     assert not [r for r in reference if r.device_kind == "tpu" or "TPU" in (r.device or "")]  # no TPU result ships
     h200 = {r.name: r for r in reference if r.device == "NVIDIA H200" and not r.params.get("series")}
     for name, (kind, value) in FACTS_H200.items():
