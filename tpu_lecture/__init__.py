@@ -69,8 +69,8 @@ _LAZY: dict[str, str] = {
 }
 
 _SUBMODULES = {
-    "systolic", "visualize", "counters", "precision", "hardware", "devices", "bench", "workloads", "results",
-    "models", "data",
+    "systolic", "dataflows", "frames", "visualize", "counters", "precision", "hardware",
+    "devices", "bench", "workloads", "results", "models", "data",
 }
 
 __all__ = ["__version__", "GITHUB_REPO", *sorted(_LAZY), *sorted(_SUBMODULES)]
