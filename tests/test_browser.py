@@ -1,8 +1,8 @@
 """The step-through player where students use it: JupyterLab and Notebook 7 in headless Chromium.
 
 A temporary copy of notebooks/04_systolic_array.ipynb is run from the Run menu; then the first
-player is clicked like a student does (step forward, step back, Play, Pause, the slider) and each
-click must move the caption's cycle and show a new decoded frame. The HTML export must play in a
+player is used like a student does (step forward, step back, the speed control, Play, Pause, the
+cycle slider) and each action must move the caption's cycle and show a new decoded frame. The HTML export must play in a
 plain page with no kernel. Screenshots go to test-artifacts/browser/. The self-tests break the
 player in the kernel of a copy and check that the same checks fail.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
+from contextlib import suppress
 from pathlib import Path
 
 import browser_support as bs
@@ -63,7 +63,8 @@ def student_session(page, server: bs.JupyterServer, notebook: Path, shots: bs.Sh
             f"the notebook ran in the Python at {kernel_prefix}, not in this environment ({sys.prefix})")
         return check_player(page, shots, patience)
     except Exception:
-        shots.take(page, "failure")
+        with suppress(Exception):  # a page that crashed takes no screenshot; keep the real error
+            shots.take(page, "failure")
         raise
     finally:
         server.shutdown_kernels()
@@ -133,20 +134,23 @@ def _steady(page, player: bs.Player, for_ms: int = 400):
     return state if player.state() == state and player.frame_loaded() else None
 
 
-def test_player_steps_and_plays_in_jupyterlab(page, lab, tmp_path):
+def test_player_steps_and_plays_in_jupyterlab(page, lab):
+    """Notebook 04 (a copy) in JupyterLab 4: run all, then step, play, pause, change speed, drag the slider."""
     seen = student_session(page, lab, bs.notebook_copy(lab.root_dir / "real"), bs.Shots("lab"))
-    assert seen["forward"][0] == seen["start"][0] + 1
+    assert seen["slider_last"] == seen["ended"]
 
 
 def test_player_steps_and_plays_in_notebook7(page, tmp_path):
+    """The same in Jupyter Notebook 7, on its own server."""
     root = tmp_path / "root"
     notebook = bs.notebook_copy(root)
     with bs.jupyter_server("notebook", root, tmp_path / "home") as server:
         seen = student_session(page, server, notebook, bs.Shots("notebook7"))
-    assert seen["forward"][0] == seen["start"][0] + 1
+    assert seen["slider_last"] == seen["ended"]
 
 
 def test_html_export_plays_with_no_kernel(page, tmp_path):
+    """animation_html saved as a file and opened offline: one frame per cycle, Next frame and Play move it."""
     import tpu_lecture as tl
 
     run = tl.SystolicArray(2, 2).matmul(*tl.lecture_example())
@@ -173,13 +177,11 @@ def test_html_export_plays_with_no_kernel(page, tmp_path):
     assert after[1] != before[1] and after[1].startswith("data:image/png"), "'Next frame' did not change the image"
 
     page.get_by_title("Play", exact=True).click()
-    started = time.monotonic()
-    seen = bs.wait_for(lambda: shown()[0] not in (after[0],) and shown(), 10,
+    seen = bs.wait_for(lambda: shown()[0] != after[0] and shown(), 10,
                        lambda: "'Play' did not move the exported animation", page)
     shots.take(page, "playing")
     page.get_by_title("Pause").click()
     assert seen[1] != after[1], "the exported animation moved its slider but not its image"
-    assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize("sabotage", [bs.IGNORE_STEP_FORWARD, bs.FREEZE_FRAME], ids=["click-ignored", "frame-frozen"])

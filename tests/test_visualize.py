@@ -77,8 +77,8 @@ def test_numbers_are_written_compactly(value, text):
 
 
 def test_symbols_read_like_the_lecture():
-    a, b, e, g = (lecture_example()[0][0, 0], lecture_example()[0][0, 1],
-                  lecture_example()[1][0, 0], lecture_example()[1][1, 0])
+    (a, b), _ = lecture_example()[0]
+    (e, _), (g, _) = lecture_example()[1]
     assert format_value(a * e + b * g) == "A·E + B·G"
     assert format_value(a**2) == "A^2"
 
