@@ -319,7 +319,7 @@ def run_all_cells(page, server: JupyterServer, notebook: Path, timeout: float = 
     def finished():
         if done.count():
             return True
-        traceback = [t for t in errors.all_text_contents() if "Traceback" in t or "Error" in t]
+        traceback = [t for t in errors.all_text_contents() if "Traceback" in t or re.search(r"^\w*Error\b", t, re.M)]
         if traceback:
             raise AssertionError(f"a cell of {notebook.name} failed in {server.app}:\n{traceback[0][-3000:]}")
         return False

@@ -338,7 +338,8 @@ class TrainingReport:
         return list(self.history.get("loss", []))
 
     def __repr__(self) -> str:
-        head = f"TrainingReport({self.epochs} epochs × {self.samples_per_epoch:,} samples"
+        epochs = "1 epoch" if self.epochs == 1 else f"{self.epochs} epochs"
+        head = f"TrainingReport({epochs} × {self.samples_per_epoch:,} samples"
         if self.epochs == 1:
             speed = f"; one epoch {self.first_epoch_seconds:.2f} s incl. compilation (train ≥ 2 epochs for a speed)"
         else:
