@@ -37,6 +37,7 @@ if importlib.util.find_spec("tpu_lecture") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "git+https://github.com/{repo}", *small], check=True)
 import tpu_lecture as tl
+tl.use_best_backend()  # Keras on JAX where only JAX sees a TPU (Colab TPUs); otherwise TensorFlow
 print(tl.devices.summary_line())'''
 
 
