@@ -333,6 +333,12 @@ def test_html_export_embeds_every_frame(lecture_runs, tmp_path):
     assert path.read_text(encoding="utf-8").count("data:image/png;base64") == run.cycles
 
 
+def test_html_export_needs_nothing_from_the_network(lecture_runs):
+    html = animation_html(lecture_runs["ws"], dpi=30)
+    assert "http://" not in html and "https://" not in html
+    assert 'class="fa' not in html and "▶" in html and "❚❚" in html
+
+
 def test_export_bad_paths(lecture_runs, tmp_path, monkeypatch):
     run = lecture_runs["ws"]
     with pytest.raises(ValueError, match=r"\.gif, \.mp4 or \.html"):

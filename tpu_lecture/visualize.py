@@ -14,6 +14,7 @@ never TensorFlow.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,22 @@ def animation_html(run, fps: float = 2.0, dpi: int = 80) -> str:
         )
     movie = _animation(FrameRenderer(run, dpi=dpi), fps)
     with rc_context({"animation.embed_limit": _EMBED_LIMIT_MB}):
-        return movie.to_jshtml(fps=fps, default_mode="once")
+        return _self_contained(movie.to_jshtml(fps=fps, default_mode="once"))
+
+
+# to_jshtml draws its buttons with an icon font fetched from a CDN; offline they come out blank.
+_BUTTON_GLYPHS = {
+    "fa-play fa-flip-horizontal": "◀", "fa-fast-backward": "⏮", "fa-step-backward": "◁", "fa-pause": "❚❚",
+    "fa-play": "▶", "fa-step-forward": "▷", "fa-fast-forward": "⏭", "fa-minus": "−", "fa-plus": "+",
+}
+
+
+def _self_contained(html: str) -> str:
+    """The page with plain-text button labels instead of the remote icon font, so it works offline."""
+    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
+    for icon, glyph in _BUTTON_GLYPHS.items():
+        html = html.replace(f'<i class="fa {icon}"></i>', glyph)
+    return html
 
 
 def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
