@@ -72,6 +72,10 @@ def test_get_unknown_says_which_chips_exist():
     ("NVIDIA H100", "H100"),
     ("NVIDIA H200", "H200"),
     ("Tesla K80", "K80"),
+    ("Tesla T4", "T4"),
+    ("NVIDIA L4", "L4"),
+    ("NVIDIA A100-SXM4-40GB", "A100 40GB"),
+    ("NVIDIA A100-SXM4-80GB", "A100 80GB"),
     ("Intel(R) Xeon(R) CPU E5-2699 v3 @ 2.30GHz", "Haswell E5-2699 v3"),
 ])
 def test_match_names_as_runtimes_report_them(reported, canonical):
@@ -80,7 +84,7 @@ def test_match_names_as_runtimes_report_them(reported, canonical):
 
 @pytest.mark.parametrize("reported", [
     "NVIDIA H100 PCIe", "NVIDIA H100 NVL", "NVIDIA H200 NVL",  # other figures than the table's SXM parts
-    "NVIDIA GH200 480GB", "TPU v4 lite", "Tesla T4", "NVIDIA A100-SXM4-40GB", "cpu", "AMD EPYC 7B12", "",
+    "NVIDIA GH200 480GB", "TPU v4 lite", "NVIDIA A100 80GB PCIe", "NVIDIA A100-PCIE-40GB", "cpu", "AMD EPYC 7B12", "",
 ])
 def test_match_gives_none_rather_than_a_wrong_chip(reported):
     assert hardware.match(reported) is None

@@ -2,7 +2,8 @@
 
 ``get("TPU v5e")`` looks a chip up by its canonical name; ``match("TPU v5 lite")`` maps a device name as a
 runtime reports it (JAX's ``device_kind``, TensorFlow's device details, ``/proc/cpuinfo``) onto the table.
-Peak rates count 1 MAC as 2 FLOPs. Every figure comes from ``shared/reference/FACTS.md`` and names its source.
+Peak rates count 1 MAC as 2 FLOPs. Every figure names its source: ``shared/reference/FACTS.md``, and for
+Colab's GPUs (T4, L4, A100), NVIDIA's datasheets.
 """
 
 from __future__ import annotations
@@ -199,6 +200,40 @@ CHIPS: tuple[Chip, ...] = (
         notes="the SXM part; the NVL part has other figures and is not matched",
         aliases=("NVIDIA H200",),
         patterns=(r"\bh200\b(?!.*\bnvl\b)",),
+    ),
+    # Colab's GPUs. Not in FACTS.md: NVIDIA's product datasheets, dense tensor-core peaks (sparsity doubles them).
+    Chip(
+        "T4", "gpu",
+        peak_flops=65 * TERA, peak_dtype="float16",  # no bfloat16 on Turing (NVIDIA T4 datasheet)
+        memory_bandwidth=320 * GB, memory_bytes=16 * GB, memory_kind="GDDR6",
+        source="NVIDIA T4 datasheet (mixed-precision FP16 tensor cores)",
+        notes="Colab's free GPU; 8.1 TFLOPS in float32 without tensor cores",
+        aliases=("Tesla T4", "NVIDIA T4"),
+        patterns=(r"\bt4\b",),
+    ),
+    Chip(
+        "L4", "gpu",
+        peak_flops=121 * TERA, peak_dtype="bfloat16",  # 242 with sparsity (NVIDIA L4 datasheet)
+        memory_bandwidth=300 * GB, memory_bytes=24 * GB, memory_kind="GDDR6",
+        source="NVIDIA L4 datasheet (BF16 tensor cores, dense)",
+        aliases=("NVIDIA L4",),
+        patterns=(r"\bl4\b",),
+    ),
+    Chip(
+        "A100 40GB", "gpu",
+        peak_flops=312 * TERA, peak_dtype="bfloat16",  # 624 with sparsity (NVIDIA A100 datasheet)
+        memory_bandwidth=1555 * GB, memory_bytes=40 * GB, memory_kind="HBM2",
+        source="NVIDIA A100 datasheet (BF16 tensor cores, dense; SXM4 40 GB)",
+        aliases=("A100", "A100-SXM4-40GB", "NVIDIA A100"),
+        patterns=(r"\ba100\b(?!.*\b(80 ?gb|pcie)\b)",),
+    ),
+    Chip(
+        "A100 80GB", "gpu",
+        peak_flops=312 * TERA, peak_dtype="bfloat16",  # 624 with sparsity (NVIDIA A100 datasheet)
+        memory_bandwidth=2039 * GB, memory_bytes=80 * GB, memory_kind="HBM2e",
+        source="NVIDIA A100 datasheet (BF16 tensor cores, dense; SXM4 80 GB)",
+        aliases=("A100-SXM4-80GB",),
+        patterns=(r"\ba100\b(?!.*\bpcie\b).*\b80 ?gb\b(?!.*\bpcie\b)",),
     ),
     Chip(
         "Haswell E5-2699 v3", "cpu",
