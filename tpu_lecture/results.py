@@ -211,6 +211,9 @@ def plot_times(results: Iterable[BenchmarkResult]) -> Any:
         for label, points in lines.items():
             points.sort(key=lambda r: r.size)
             ax.loglog([r.size for r in points], [r.median for r in points], marker="o", label=label)
+        sizes = sorted({r.size for r in results if r.workload == workload})
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.set_xticks([], minor=True)
         ax.set_xlabel("n (matrices are n x n)")
         ax.set_ylabel("median time per call (s)")
         ax.set_title(workload)
