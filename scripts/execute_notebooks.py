@@ -31,12 +31,16 @@ def setup_source(repo: str = tpu_lecture.GITHUB_REPO) -> str:
     return f'''# NBVAL_IGNORE_OUTPUT
 # Setup. In Colab this installs the lecture's package without its dependencies (Colab already has
 # TensorFlow or JAX, NumPy, matplotlib and ipywidgets) plus any small ones that are missing.
-import importlib.util, subprocess, sys
+import importlib.util
+import subprocess
+import sys
+
 if importlib.util.find_spec("tpu_lecture") is None:
     small = [name for name in ("ml_dtypes", "sympy") if importlib.util.find_spec(name) is None]
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "git+https://github.com/{repo}", *small], check=True)
 import tpu_lecture as tl
+
 tl.use_best_backend()  # Keras on JAX where only JAX sees a TPU (Colab TPUs); otherwise TensorFlow
 print(tl.devices.summary_line())'''
 
