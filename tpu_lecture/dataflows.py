@@ -26,40 +26,42 @@ def _tiles(size: int, tile: int) -> list[slice]:
 
 def _weight_stationary(A, W, rows, cols, dtype, tape):
     """Hold tiles of W in the PEs; stream the rows of A through; partial sums flow down."""
-    m, k = A.shape
-    result = np.zeros((m, W.shape[1]), dtype)
+    return _stationary(W, A, rows, cols, dtype, tape, names=("weight", "activation"), transposed=False)
+
+
+def _input_stationary(A, W, rows, cols, dtype, tape):
+    """Hold tiles of Aᵀ in the PEs; stream the columns of W through; partial sums flow down (giving Yᵀ)."""
+    result, macs, cycles = _stationary(A.T, W.T, rows, cols, dtype, tape, names=("activation", "weight"),
+                                       transposed=True)
+    return result.T, macs, cycles
+
+
+def _stationary(held, stream, rows, cols, dtype, tape, names, transposed):
+    """``stream @ held`` with tiles of ``held`` (K×N) kept in the PEs, fold after fold.
+
+    The folds cut N into the array's columns and K into its rows; folds that share output columns
+    add into the same accumulators, as the MXU's do.
+    """
+    k = held.shape[0]
+    result = np.zeros((stream.shape[0], held.shape[1]), dtype)
     macs = cycles = 0
     if tape is not None:
         tape.contributions_needed = len(_tiles(k, rows))
-    for n_tile in _tiles(W.shape[1], cols):
+    for n_tile in _tiles(held.shape[1], cols):
         for k_tile in _tiles(k, rows):
             out, fold_macs, fold_cycles = _stationary_fold(
-                held=W[k_tile, n_tile], stream=A[:, k_tile], rows=rows, cols=cols, dtype=dtype, tape=tape,
-                start=cycles, names=("weight", "activation"),
-                out_index=lambda s, j, n_tile=n_tile: (s, j + n_tile.start),
+                held=held[k_tile, n_tile], stream=stream[:, k_tile], rows=rows, cols=cols, dtype=dtype, tape=tape,
+                start=cycles, names=names,
+                out_index=lambda s, j, n_tile=n_tile: _output_position(s, j + n_tile.start, transposed),
             )
             result[:, n_tile] += out
             macs, cycles = macs + fold_macs, cycles + fold_cycles
     return result, macs, cycles
 
 
-def _input_stationary(A, W, rows, cols, dtype, tape):
-    """Hold tiles of Aᵀ in the PEs; stream the columns of W through; partial sums flow down."""
-    m, k = A.shape
-    result = np.zeros((m, W.shape[1]), dtype)
-    macs = cycles = 0
-    if tape is not None:
-        tape.contributions_needed = len(_tiles(k, rows))
-    for m_tile in _tiles(m, cols):
-        for k_tile in _tiles(k, rows):
-            out, fold_macs, fold_cycles = _stationary_fold(
-                held=A[m_tile, k_tile].T, stream=W[k_tile, :].T, rows=rows, cols=cols, dtype=dtype, tape=tape,
-                start=cycles, names=("activation", "weight"),
-                out_index=lambda s, j, m_tile=m_tile: (j + m_tile.start, s),
-            )
-            result[m_tile, :] += out.T
-            macs, cycles = macs + fold_macs, cycles + fold_cycles
-    return result, macs, cycles
+def _output_position(stream_index, column, transposed):
+    """Where a result leaving the array lands in Y: (row, column), or swapped for input-stationary."""
+    return (column, stream_index) if transposed else (stream_index, column)
 
 
 def _stationary_fold(held, stream, rows, cols, dtype, tape, start, names, out_index):
