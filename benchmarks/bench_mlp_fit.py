@@ -8,7 +8,7 @@ compilation is not counted. Then the two alternate (A B B A …) and each call i
 clock of the whole call: samples/s is epochs × samples / seconds. Medians over the rounds are compared.
 Other processes on the machine add noise: more --rounds, and a quiet machine, give steadier figures.
 
-    python benchmarks/bench_mlp_fit.py [--samples 10240] [--batch 1024] [--epochs 2] [--rounds 4]
+    python benchmarks/bench_mlp_fit.py [--samples 10240] [--batch 1024] [--epochs 2] [--rounds 8]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10_240)
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed call")
-    parser.add_argument("--rounds", type=int, default=4, help="timed calls per side")
+    parser.add_argument("--rounds", type=int, default=8, help="timed calls per side")
     parser.add_argument("--backend", choices=["tensorflow", "jax"], default=os.environ.get("KERAS_BACKEND"))
     args = parser.parse_args(argv)
     for name in ("samples", "batch", "epochs", "rounds"):
