@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from tpu_lecture import bench, workloads
+from tpu_lecture.bench import harness as bench
+from tpu_lecture.bench import matrix_ops as workloads
 
 
 def bare_loop(fn, args, calls: int, wait=lambda out: None) -> list[float]:

@@ -23,9 +23,9 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from tpu_lecture.stamp import StampText
-from tpu_lecture.systolic import SystolicArray
-from tpu_lecture.visualize import SystolicPlayer, save_animation
+from tpu_lecture.sim.array import SystolicArray
+from tpu_lecture.viz.export import SystolicPlayer, save_animation
+from tpu_lecture.viz.textcache import StampText
 
 FRAME_GOAL_MS = 100.0
 GIF_GOAL_S = 10.0

@@ -11,7 +11,7 @@ import tracemalloc
 
 import numpy as np
 
-from tpu_lecture.systolic import SystolicArray
+from tpu_lecture.sim.array import SystolicArray
 
 
 def per_pe_python_loop(A: list[list[int]], W: list[list[int]]) -> list[list[int]]:

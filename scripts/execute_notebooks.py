@@ -42,7 +42,7 @@ if importlib.util.find_spec("tpu_lecture") is None:
 import tpu_lecture as tl
 
 tl.use_best_backend()  # Keras on JAX where only JAX sees a TPU (Colab TPUs); otherwise TensorFlow
-print(tl.devices.summary_line())'''
+print(tl.runtime.summary_line())'''
 
 
 def refresh_generated_cells(nb: nbformat.NotebookNode, name: str) -> None:

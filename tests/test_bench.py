@@ -11,8 +11,13 @@ import matplotlib
 import numpy as np
 import pytest
 
-from tpu_lecture import bench, counters, devices, hardware, results, workloads
-from tpu_lecture.bench import BenchmarkResult
+from tpu_lecture import hardware, roofline
+from tpu_lecture.bench import harness as bench
+from tpu_lecture.bench import matrix_ops as workloads
+from tpu_lecture.bench import plots
+from tpu_lecture.bench import record as results
+from tpu_lecture.bench.record import BenchmarkResult
+from tpu_lecture.runtime import runtime as devices
 
 matplotlib.use("Agg")
 
@@ -81,7 +86,7 @@ def test_rates_and_percent_of_peak_against_a_chip():
     assert r.items_per_s == pytest.approx(200)
     assert r.percent_of_peak == pytest.approx(100 * 2e12 / 197e12)
     assert r.percent_of_bandwidth == pytest.approx(100 * 8e9 / 819e9)
-    assert r.intensity == pytest.approx(counters.arithmetic_intensity(1e12, 4e9))
+    assert r.intensity == pytest.approx(roofline.arithmetic_intensity(1e12, 4e9))
     assert r.chip == "TPU v5e" and r.device_kind == "tpu"
 
 
@@ -250,15 +255,15 @@ def test_workloads_compute_the_right_thing(framework, workload, dtype):
     np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * np.abs(expected).max())
     r = w.run(warmup=1, repeat=2)
     assert (r.workload, r.size, r.dtype, r.framework, r.device_kind) == (workload, n, dtype, framework, "cpu")
-    assert (r.flops, r.bytes_moved) == bench.workload_counts(workload, r.shape, dtype)
+    assert (r.flops, r.bytes_moved) == results.workload_counts(workload, r.shape, dtype)
 
 
 def test_workload_counts_are_the_closed_forms():
-    assert bench.workload_counts("add", (1024, 1024), "float32") == (1024**2, 3 * 1024**2 * 4)
-    assert bench.workload_counts("matmul", (64, 32, 16), "bfloat16") == (
+    assert results.workload_counts("add", (1024, 1024), "float32") == (1024**2, 3 * 1024**2 * 4)
+    assert results.workload_counts("matmul", (64, 32, 16), "bfloat16") == (
         2 * 64 * 32 * 16, (64 * 32 + 32 * 16 + 64 * 16) * 2)
     with pytest.raises(ValueError, match="unknown workload"):
-        bench.workload_counts("conv", (3, 3), "float32")
+        results.workload_counts("conv", (3, 3), "float32")
 
 
 @pytest.mark.parametrize("framework", ["jax", "tensorflow"])
@@ -392,8 +397,8 @@ def test_two_processes_appending_at_once_lose_and_interleave_nothing(tmp_path):
     path = tmp_path / "shared.jsonl"
     script = textwrap.dedent(f"""
         import sys
-        from tpu_lecture.bench import BenchmarkResult
-        from tpu_lecture.results import save_results
+        from tpu_lecture.bench.record import BenchmarkResult
+        from tpu_lecture.bench.record import save_results
         tag = sys.argv[1]
         note = tag * 20000  # long lines: a torn write would show
         for i in range(150):
@@ -503,18 +508,18 @@ def test_format_table_and_repr_are_readable():
     assert "4 ms" in text and "1 ms" in text
     r = two_runtimes()[2]
     assert repr(r).startswith("BenchmarkResult('add 8x8 float32' on NVIDIA H200 · jax 0.11.2")
-    assert bench.format_seconds(0.00097) == "970 µs" and bench.format_rate(689e12, "FLOP/s") == "689 TFLOP/s"
+    assert results.format_seconds(0.00097) == "970 µs" and results.format_rate(689e12, "FLOP/s") == "689 TFLOP/s"
 
 
 def test_plot_times_draws_one_line_per_runtime_and_dtype():
-    fig = results.plot_times(two_runtimes())
+    fig = plots.plot_times(two_runtimes())
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["add", "matmul"]
     assert len(axes[0].get_lines()) == 2 and axes[0].get_xscale() == "log" and axes[0].get_yscale() == "log"
 
 
 def test_plot_speedup_draws_a_bar_per_case():
-    fig = results.plot_speedup(two_runtimes())
+    fig = plots.plot_speedup(two_runtimes())
     heights = sorted(p.get_height() for p in fig.axes[0].patches)
     assert heights == pytest.approx([4, 100])
 
@@ -523,7 +528,7 @@ def test_plot_roofline_places_results_under_the_roof():
     chip = hardware.get("H200")
     measured = [r for r in results.reference_results() if r.workload in ("add", "matmul") and r.synchronized
                and r.device == "NVIDIA H200"]
-    fig = results.plot_roofline("NVIDIA H200", measured)
+    fig = plots.plot_roofline("NVIDIA H200", measured)
     ax = fig.axes[0]
     roof = ax.get_lines()[0]
     xs, ys = roof.get_data()
@@ -536,11 +541,11 @@ def test_plot_roofline_places_results_under_the_roof():
 
 def test_plots_reject_what_they_cannot_draw():
     with pytest.raises(ValueError, match="no sized results"):
-        results.plot_times([])
+        plots.plot_times([])
     with pytest.raises(ValueError, match="nothing to compare"):
-        results.plot_speedup(two_runtimes()[:2])
+        plots.plot_speedup(two_runtimes()[:2])
     with pytest.raises(ValueError, match="no chip called"):
-        results.plot_roofline("TPU v99")
+        plots.plot_roofline("TPU v99")
 
 
 def test_reference_file_is_package_data():

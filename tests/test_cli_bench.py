@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from tpu_lecture import results
 from tpu_lecture.__main__ import main
+from tpu_lecture.bench import record as results
 
 
 def run_main(capsys, *argv):

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tpu_lecture import devices
-from tpu_lecture.devices import Device, Framework
+from tpu_lecture.runtime import runtime as devices
+from tpu_lecture.runtime.runtime import Device, Framework
 
 
 def fw(name, *found, version="9.9"):
@@ -130,7 +130,7 @@ def test_without_accelerator_hardware_the_frameworks_are_not_imported():
     view = devices.probe_tensorflow(ask=False)
     assert view.installed and [d.id for d in view.devices] == ["/device:CPU:0"]
     assert "not imported" in view.note and "not imported" in view.describe()
-    code = ("import sys; from tpu_lecture import devices; line = devices.summary_line(); "
+    code = ("import sys; from tpu_lecture.runtime import runtime as devices; line = devices.summary_line(); "
             "print(devices.hardware_hint(), 'tensorflow' in sys.modules, 'jax' in sys.modules); print(line)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     hint, tf_imported, jax_imported = out.splitlines()[0].split()
@@ -310,7 +310,7 @@ def test_keras_already_imported_with_the_right_backend_is_quiet():
 
 
 def test_use_best_backend_imports_neither_keras_nor_tensorflow():
-    code = ("import sys; from tpu_lecture import devices; b = devices.use_best_backend(); "
+    code = ("import sys; from tpu_lecture.runtime import runtime as devices; b = devices.use_best_backend(); "
             "print(b, 'keras' in sys.modules, 'tensorflow' in sys.modules)")  # no TPU here: nothing probed
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from tpu_lecture import counters, hardware
+from tpu_lecture import hardware, macs, roofline
 
 
 def test_every_chip_names_its_source_and_has_positive_figures():
@@ -31,7 +31,7 @@ def test_tpu_v1_peak_is_its_macs_times_clock_times_two():
     # Jouppi et al.: 65,536 8-bit MACs at 700 MHz, 92 TeraOps/s with a MAC counted as 2 ops.
     v1 = hardware.get("TPU v1")
     assert v1.macs_per_cycle == 65_536
-    assert v1.peak_flops == pytest.approx(counters.macs_to_flops(v1.macs_per_cycle) * 0.7e9, rel=0.01)
+    assert v1.peak_flops == pytest.approx(macs.macs_to_flops(v1.macs_per_cycle) * 0.7e9, rel=0.01)
     assert v1.peak_dtype == "int8"
 
 
@@ -109,7 +109,7 @@ def test_roofline_is_bandwidth_times_intensity_then_flat():
     assert h200.attainable_flops(ridge / 2) == pytest.approx(989e12 / 2)
     assert h200.attainable_flops(ridge * 10) == pytest.approx(989e12)
     # element-wise add of float32: 1 FLOP per 12 bytes, deep in the memory-bound region
-    add = counters.arithmetic_intensity(1, 12)
+    add = roofline.arithmetic_intensity(1, 12)
     assert h200.attainable_flops(add) == pytest.approx(4.8e12 / 12)
 
 

@@ -236,7 +236,7 @@ def test_models_are_built_inside_the_strategy_scope():
 
 
 def test_the_default_distribution_comes_from_devices(monkeypatch):
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     fake = FakeStrategy()
     monkeypatch.setattr(devices, "distribution", lambda backend=None, keras=None: fake)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpu_lecture.systolic import SystolicArray, expected_cycles, lecture_example, schedule
+from tpu_lecture.sim.array import SystolicArray, expected_cycles, lecture_example, schedule
 
 DATAFLOWS = ["weight_stationary", "output_stationary", "input_stationary"]
 

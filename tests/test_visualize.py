@@ -16,9 +16,8 @@ from matplotlib.colors import to_rgba
 from PIL import Image
 
 from tpu_lecture.__main__ import main
-from tpu_lecture.drawing import ACTIVE_FACE, COLORS, DEAD_ARROW, IDLE_FACE, FrameRenderer, format_value
-from tpu_lecture.systolic import SystolicArray, lecture_example
-from tpu_lecture.visualize import (
+from tpu_lecture.sim.array import SystolicArray, lecture_example
+from tpu_lecture.viz.export import (
     PlayerState,
     SystolicPlayer,
     animate,
@@ -29,6 +28,8 @@ from tpu_lecture.visualize import (
     save_animation,
     symbolic_example,
 )
+from tpu_lecture.viz.renderer import FrameRenderer, format_value
+from tpu_lecture.viz.style import ACTIVE_FACE, COLORS, DEAD_ARROW, IDLE_FACE
 
 DATAFLOWS = ["ws", "os", "is"]
 
@@ -391,7 +392,7 @@ def test_cli_error_in_a_real_process(tmp_path):
 
 
 def test_importing_the_visualizer_leaves_tensorflow_out():
-    code = ("import sys, tpu_lecture; assert 'matplotlib' not in sys.modules; import tpu_lecture.visualize; "
+    code = ("import sys, tpu_lecture; assert 'matplotlib' not in sys.modules; import tpu_lecture.viz.export; "
             "print(sorted(m for m in ('tensorflow', 'jax', 'keras') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

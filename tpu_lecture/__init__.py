@@ -1,7 +1,7 @@
 """tpu_lecture: the helper package of the lecture "TPUs from the multiply-accumulate up".
 
 Importing it is cheap: no TensorFlow, no JAX, no matplotlib, no network. Every public name below
-is loaded from its module on first use, so ``tl.SystolicArray`` imports only ``tpu_lecture.systolic``.
+is loaded from its module on first use, so ``tl.SystolicArray`` imports only ``tpu_lecture.sim.array``.
 """
 
 from __future__ import annotations
@@ -16,46 +16,54 @@ __version__ = "0.1.0"
 GITHUB_REPO = "tpu-lecture/tpu-lecture"
 
 _LAZY: dict[str, str] = {
-    # systolic.py: the cycle-accurate simulator
-    "SystolicArray": "systolic",
-    "SystolicRun": "systolic",
-    "Frame": "systolic",
-    "expected_cycles": "systolic",
-    "lecture_example": "systolic",
-    # visualize.py: frames, the step-through player, export
-    "draw_frame": "visualize",
-    "SystolicPlayer": "visualize",
-    "animate": "visualize",
-    "animation_html": "visualize",
-    "save_animation": "visualize",
-    "frame_png": "visualize",
-    "render_frames": "visualize",
-    # counters.py, precision.py, hardware.py
-    "count_model": "counters",
-    "mlp_macs_per_sample": "counters",
-    "compare_machines": "counters",
+    # sim/: the cycle-accurate systolic array
+    "SystolicArray": "sim.array",
+    "SystolicRun": "sim.array",
+    "Frame": "sim.tape",
+    "schedule": "sim.array",
+    "expected_cycles": "sim.array",
+    "lecture_example": "sim.array",
+    "compare_machines": "sim.machines",
+    "matrix_cycles": "sim.machines",
+    "scalar_cycles": "sim.machines",
+    "vector_cycles": "sim.machines",
+    # viz/: frames, the step-through player, export
+    "draw_frame": "viz.export",
+    "SystolicPlayer": "viz.player",
+    "animate": "viz.export",
+    "animation_html": "viz.export",
+    "save_animation": "viz.export",
+    "frame_png": "viz.export",
+    "render_frames": "viz.export",
+    "symbolic_example": "viz.export",
+    # macs.py, roofline.py, precision.py, hardware.py
+    "count_model": "macs",
+    "mlp_macs_per_sample": "macs",
+    "matmul_macs": "macs",
+    "arithmetic_intensity": "roofline",
+    "ridge_point": "roofline",
     "mxu_matmul": "precision",
     "to_bfloat16": "precision",
     "show_bits": "precision",
-    # devices.py, bench.py
-    "runtime": "devices",
-    "use_best_backend": "devices",
-    "strategy": "devices",
-    "distribution": "devices",
-    "accelerator_kind": "devices",
-    "summary_line": "devices",
     "Chip": "hardware",
     "cpu_estimate": "hardware",
-    "benchmark": "bench",
-    "BenchmarkResult": "bench",
-    "sweep": "workloads",
-    "compare": "results",
-    "save_results": "results",
-    "load_results": "results",
-    "reference_results": "results",
-    "plot_times": "results",
-    "plot_speedup": "results",
-    "plot_roofline": "results",
+    # runtime/: which framework sees which device, the Keras backend, distribution
+    "use_best_backend": "runtime.runtime",
+    "strategy": "runtime.runtime",
+    "distribution": "runtime.runtime",
+    "accelerator_kind": "runtime.runtime",
+    "summary_line": "runtime.runtime",
+    # bench/: the harness, results and their plots, benchmark #1
+    "benchmark": "bench.harness",
+    "BenchmarkResult": "bench.record",
+    "sweep": "bench.matrix_ops",
+    "compare": "bench.record",
+    "save_results": "bench.record",
+    "load_results": "bench.record",
+    "reference_results": "bench.record",
+    "plot_times": "bench.plots",
+    "plot_speedup": "bench.plots",
+    "plot_roofline": "bench.plots",
     # models.py, data.py
     "mlp_model": "models",
     "char_model": "models",
@@ -69,11 +77,21 @@ _LAZY: dict[str, str] = {
 }
 
 _SUBMODULES = {
-    "systolic", "dataflows", "frames", "visualize", "counters", "precision", "hardware",
-    "devices", "bench", "workloads", "results", "models", "data",
+    "checks", "sim", "viz", "runtime", "bench", "macs", "roofline", "precision", "hardware", "models", "data",
 }
 
 __all__ = ["__version__", "GITHUB_REPO", *sorted(_LAZY), *sorted(_SUBMODULES)]
+
+
+def lazy_modules(package: str, names: set[str]) -> Any:
+    """A module ``__getattr__`` for ``package`` that imports its submodules ``names`` on first use."""
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
 
 
 def __getattr__(name: str) -> Any:

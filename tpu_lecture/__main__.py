@@ -61,7 +61,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _runtime_report() -> str:
     """The runtime report of devices.py, or nothing if that module is not there yet."""
     try:
-        from tpu_lecture import devices
+        from tpu_lecture.runtime import runtime as devices
     except ImportError:
         return ""
     return str(devices.runtime())
@@ -70,7 +70,7 @@ def _runtime_report() -> str:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from tpu_lecture.systolic import SystolicArray
+    from tpu_lecture.sim.array import SystolicArray
 
     rng = np.random.default_rng(args.seed)
     A = rng.integers(-8, 8, size=(args.m, args.k))
@@ -100,8 +100,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_animate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from tpu_lecture.systolic import SystolicArray
-    from tpu_lecture.visualize import check_drawable, save_animation, symbolic_example
+    from tpu_lecture.sim.array import SystolicArray
+    from tpu_lecture.viz.export import check_drawable, save_animation, symbolic_example
 
     rows, cols = args.array
     check_drawable(rows, cols)
@@ -118,7 +118,8 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from tpu_lecture import results, workloads
+    from tpu_lecture.bench import matrix_ops as workloads
+    from tpu_lecture.bench import record as results
 
     save = Path(args.save) if args.save else None
     if save is not None:

@@ -64,13 +64,13 @@ class Chip:
     @property
     def ridge_point(self) -> float:
         """FLOPs per byte at which the roofline turns from memory-bound to compute-bound."""
-        from tpu_lecture.counters import ridge_point
+        from tpu_lecture.roofline import ridge_point
 
         return ridge_point(self.peak_flops, self._bandwidth())
 
     def attainable_flops(self, intensity: float) -> float:
         """The roofline: FLOP/s reachable at ``intensity`` FLOPs per byte, min(peak, bandwidth x intensity)."""
-        from tpu_lecture.counters import attainable_flops
+        from tpu_lecture.roofline import attainable_flops
 
         return attainable_flops(intensity, self.peak_flops, self._bandwidth())
 

@@ -148,7 +148,7 @@ def char_model(
 
 def _default_distribution(keras: Any) -> Any:
     """The runtime's strategy (TensorFlow) or Keras distribution (JAX) from ``devices.py``; None on one device."""
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     backend = keras.backend.backend()
     if backend == "jax" and len(keras.distribution.list_devices()) < 2:

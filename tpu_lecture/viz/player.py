@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 
-from tpu_lecture.drawing import FrameRenderer, caption, check_frames
+from tpu_lecture.viz.renderer import FrameRenderer, caption, check_frames
 
 _CACHED_FRAMES = 256  # PNGs kept per player, so stepping back and replaying cost nothing
 MIN_FPS, MAX_FPS = 0.5, 20  # the speed control's range, in frames per second

@@ -1,7 +1,7 @@
 """Benchmark #1: element-wise add and matrix multiply across sizes, dtypes, frameworks and devices.
 
 Each workload builds its inputs on the chosen device (optionally timing the host-to-device copy too)
-and is timed by :func:`tpu_lecture.bench.benchmark`; :func:`sweep` runs them all with a progress bar.
+and is timed by :func:`tpu_lecture.bench.harness.benchmark`; :func:`sweep` runs them all with a progress bar.
 Frameworks are imported only when a workload needs them.
 """
 
@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tpu_lecture.bench import FRAMEWORKS, WORKLOADS, BenchmarkResult, benchmark, itemsize, workload_counts
+from tpu_lecture.bench.harness import FRAMEWORKS, benchmark
+from tpu_lecture.bench.record import WORKLOADS, BenchmarkResult, itemsize, workload_counts
 
 # --- the workloads -------------------------------------------------------
 
@@ -64,7 +65,7 @@ def _check_size(n: Any) -> int:
 
 def available_devices(framework: str) -> list[Any]:
     """The devices a framework can place work on (NumPy: the host CPU only); [] when it is not installed."""
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     if framework == "numpy":
         return ["cpu"]
@@ -76,7 +77,7 @@ def available_devices(framework: str) -> list[Any]:
 def find_device(framework: str, device: Any = None) -> Any:
     """The device of ``framework`` named by ``device``: None (its accelerator, else the CPU), 'gpu', 'tpu:0',
     '/device:GPU:0' or a devices.Device. Raises ValueError naming the devices there are."""
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     found = available_devices(framework)
     if not found:
@@ -324,7 +325,7 @@ def sweep(
 
 def _targets(frameworks: Sequence[str], wanted: Sequence[Any] | None) -> tuple[list[tuple[str, Any]], list[str]]:
     """(framework, device) pairs to run on, and why a framework has none."""
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     targets: list[tuple[str, Any]] = []
     skipped: list[str] = []

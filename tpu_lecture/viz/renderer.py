@@ -2,8 +2,8 @@
 
 A :class:`FrameRenderer` builds one figure per run (an Agg canvas, never pyplot, so nothing
 stacks up in a notebook) and updates its artists in place for each cycle. Up to 8×8 every PE
-shows its values as text (:mod:`tpu_lecture.detail`); up to 32×32 a compact view shows activity
-and values as colour (:mod:`tpu_lecture.compact`). :mod:`tpu_lecture.visualize` builds on it.
+shows its values as text (:class:`~tpu_lecture.viz.views.DetailView`); up to 32×32 a compact view shows activity
+and values as colour (:class:`~tpu_lecture.viz.views.CompactView`). :mod:`tpu_lecture.viz.export` builds on it.
 """
 
 from __future__ import annotations
@@ -17,16 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from PIL import Image
 
+from tpu_lecture.viz.style import ACTIVE_EDGE, ACTIVE_FACE, COLORS, LIGHT, NAMES, TEXT
+
 DETAIL_LIMIT = 8  # up to 8×8 each PE shows its weight, activation and partial sum as text
 COMPACT_LIMIT = 32  # up to 32×32 the compact view (colour only); larger arrays are not drawn
 
-# A calm palette (Tailwind's slate / teal / blue / purple / amber): one colour per kind of value.
-COLORS = {"weight": "#0f766e", "activation": "#1d4ed8", "psum": "#7e22ce"}
-LIGHT = {"weight": "#ccfbf1", "activation": "#dbeafe", "psum": "#f3e8ff"}
-ACTIVE_FACE, ACTIVE_EDGE = "#fde68a", "#d97706"
-IDLE_FACE, IDLE_EDGE = "#f8fafc", "#94a3b8"
-DEAD_ARROW, TEXT, MUTED = "#cbd5e1", "#1e293b", "#64748b"
-NAMES = {"weight": "weight", "activation": "activation", "psum": "partial sum"}
 LABEL_PT = 10.0  # the small grey labels ("activations waiting", "outputs")
 
 EDGE = 0.4  # space between a queue (or the outputs) and the array, where arrows run (units: PE pitch)
@@ -134,11 +129,11 @@ class FrameRenderer:
         self.pt = self.scale * 72  # points per PE pitch
         self._build_frame_text()
         if self.compact:
-            from tpu_lecture.compact import CompactView
+            from tpu_lecture.viz.views import CompactView
 
             self.view = CompactView(self)
         else:
-            from tpu_lecture.detail import DetailView
+            from tpu_lecture.viz.views import DetailView
 
             self.view = DetailView(self)
         self._dynamic.sort(key=lambda artist: artist.get_zorder())

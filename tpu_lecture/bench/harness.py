@@ -2,8 +2,7 @@
 
 ``benchmark(fn, *args)`` times ``fn(*args)`` the way an accelerator must be timed: after warm-up (the first
 call compiles), waiting for the device to finish every call (accelerators run asynchronously), repeating
-until a target time is filled. Results carry full metadata, are appended to JSON-lines files in one runtime
-and loaded in another, and compared in tables and plots. Frameworks are imported only when used.
+until a target time is filled. Frameworks are imported only when used.
 """
 
 from __future__ import annotations
@@ -17,209 +16,17 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import fields
 from typing import Any
 
-from tpu_lecture import counters, hardware
+from tpu_lecture import hardware
+from tpu_lecture.bench.record import BenchmarkResult
 
-BYTES_PER_ELEMENT = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 FRAMEWORKS = ("numpy", "tensorflow", "jax")
 
 
 class BenchmarkError(RuntimeError):
     """The function under test raised; the message names the benchmark, the original error is its cause."""
-
-
-# --- one result ---------------------------------------------------------------------------------------------
-
-@dataclass
-class BenchmarkResult:
-    """The timing of one workload on one device: seconds per call and everything needed to compare it.
-
-    ``spread`` is the relative interquartile range, (q3 - q1) / median of the samples: 0.02 means the
-    middle half of the calls lay within 2% of the median's size. ``derived`` lists fields computed from
-    reported figures rather than measured (a reference time computed from a reported TFLOP/s).
-    """
-
-    name: str
-    median: float  # seconds per call
-    min: float | None = None
-    max: float | None = None
-    spread: float | None = None
-    samples: tuple[float, ...] = ()
-    first_call: float | None = None  # the first warm-up call: includes compilation
-    flops: float | None = None  # per call, 1 MAC = 2 FLOPs
-    bytes_moved: float | None = None  # per call: bytes read plus bytes written
-    items: float | None = None  # things processed per call (training samples, characters)
-    item_unit: str | None = None
-    synchronized: bool = True
-    includes_transfer: bool = False  # the host-to-device copy of the inputs is inside the timing
-    workload: str | None = None
-    shape: tuple[int, ...] | None = None
-    size: int | None = None
-    dtype: str | None = None
-    precision: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    device: str | None = None  # as the runtime reports it: "NVIDIA H200", "TPU v5 lite", the CPU's model
-    device_kind: str | None = None  # "cpu", "gpu" or "tpu"
-    framework: str | None = None  # "numpy", "tensorflow", "jax"
-    framework_version: str | None = None
-    versions: dict[str, str] = field(default_factory=dict)
-    chip: str | None = None  # the hardware table's chip the peak comes from
-    peak_flops: float | None = None  # per device
-    peak_dtype: str | None = None
-    peak_bandwidth: float | None = None
-    peak_is_estimate: bool = False
-    date: str | None = None
-    package_version: str | None = None
-    environment: str | None = None
-    host: str | None = None
-    source: str | None = None
-    derived: tuple[str, ...] = ()
-    reported: dict[str, float] = field(default_factory=dict)
-    note: str | None = None
-
-    @property
-    def flops_per_s(self) -> float | None:
-        return None if self.flops is None else self.flops / self.median
-
-    @property
-    def bytes_per_s(self) -> float | None:
-        return None if self.bytes_moved is None else self.bytes_moved / self.median
-
-    @property
-    def items_per_s(self) -> float | None:
-        return None if self.items is None else self.items / self.median
-
-    @property
-    def intensity(self) -> float | None:
-        """Arithmetic intensity: FLOPs per byte moved."""
-        if self.flops is None or not self.bytes_moved:
-            return None
-        return counters.arithmetic_intensity(self.flops, self.bytes_moved)
-
-    @property
-    def percent_of_peak(self) -> float | None:
-        """Achieved FLOP/s as a percentage of the device's peak (in ``peak_dtype``), None if unknown."""
-        if self.flops_per_s is None or not self.peak_flops:
-            return None
-        return 100 * self.flops_per_s / self.peak_flops
-
-    @property
-    def percent_of_bandwidth(self) -> float | None:
-        """Achieved bytes/s as a percentage of the device's memory bandwidth, None if unknown."""
-        if self.bytes_per_s is None or not self.peak_bandwidth:
-            return None
-        return 100 * self.bytes_per_s / self.peak_bandwidth
-
-    @property
-    def runtime_label(self) -> str:
-        """Where it ran: device, framework and version, the day, and the series of a sweep it belongs to."""
-        framework = " ".join(p for p in (self.framework, self.framework_version) if p) or "unknown framework"
-        parts = [self.device or "unknown device", framework]
-        if self.date:
-            parts.append(self.date[:10])
-        if self.params.get("series"):
-            parts.append(str(self.params["series"]))
-        return " · ".join(parts)
-
-    @property
-    def case(self) -> str:
-        """What was run, independent of where: the row of a comparison."""
-        label = self.name
-        if not self.synchronized and "no sync" not in label:
-            label += " (no sync)"
-        if self.includes_transfer and "copy" not in label:
-            label += " + copy"
-        return label
-
-    def rate(self) -> str:
-        """The rate that matters for this workload: bytes/s for memory-bound work, else FLOP/s or items/s."""
-        intensity = self.intensity
-        if self.bytes_per_s is not None and (self.flops_per_s is None or (intensity is not None and intensity < 1)):
-            return format_rate(self.bytes_per_s, "B/s")
-        if self.flops_per_s is not None:
-            return format_rate(self.flops_per_s, "FLOP/s")
-        if self.items_per_s is not None:
-            return format_rate(self.items_per_s, f"{self.item_unit or 'items'}/s")
-        return ""
-
-    def to_dict(self) -> dict[str, Any]:
-        record = asdict(self)
-        record["samples"] = list(self.samples)
-        record["shape"] = None if self.shape is None else list(self.shape)
-        record["derived"] = list(self.derived)
-        return {"schema": 1, **record}
-
-    @classmethod
-    def from_dict(cls, record: Mapping[str, Any]) -> BenchmarkResult:
-        """A result from a stored record. Missing times are derived from reported rates and marked derived;
-        FLOPs and bytes of the lecture's workloads are computed from their shape; the peak comes from the chip."""
-        if not isinstance(record, Mapping):
-            raise ValueError(f"a result record must be a JSON object, not {type(record).__name__}")
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in record.items() if k in known}
-        if not isinstance(data.get("name"), str) or not data["name"]:
-            raise ValueError("the record has no 'name'")
-        data["samples"] = tuple(float(x) for x in data.get("samples") or ())
-        data["derived"] = tuple(str(x) for x in data.get("derived") or ())
-        for key in ("min", "max", "spread", "first_call", "flops", "bytes_moved", "items", "peak_flops",
-                    "peak_bandwidth"):
-            if data.get(key) is not None:
-                data[key] = float(data[key])
-        for key in ("synchronized", "includes_transfer", "peak_is_estimate"):
-            if key in data and not isinstance(data[key], bool):
-                raise ValueError(f"{key} must be true or false, not {data[key]!r}")
-        if data.get("shape") is not None:
-            data["shape"] = tuple(int(s) for s in data["shape"])
-        data["params"] = dict(data.get("params") or {})
-        data["reported"] = dict(data.get("reported") or {})
-        data["versions"] = dict(data.get("versions") or {})
-        countable = data.get("workload") in WORKLOADS and data.get("shape") and data.get("dtype") in BYTES_PER_ELEMENT
-        if countable and data.get("flops") is None and data.get("bytes_moved") is None:
-            data["flops"], data["bytes_moved"] = workload_counts(data["workload"], data["shape"], data["dtype"])
-        if data.get("median") is None:
-            data["median"] = _median_from_reported(data)
-            data["derived"] = (*data["derived"], "median")
-        median = data["median"]
-        if isinstance(median, bool) or not isinstance(median, (int, float)) or not median > 0 or math.isinf(median):
-            raise ValueError(f"median must be a positive number of seconds, not {median!r}")
-        if data.get("peak_flops") is None and data.get("chip"):
-            chip = hardware.match(data["chip"])
-            if chip is not None:
-                data["peak_flops"] = chip.peak_flops_per_device
-                data["peak_dtype"] = chip.peak_dtype
-                data["peak_bandwidth"] = chip.memory_bandwidth
-        return cls(**data)
-
-    def __repr__(self) -> str:
-        where = self.runtime_label
-        stats = f"median {format_seconds(self.median)}"
-        if self.min is not None and self.max is not None:
-            stats += f" (min {format_seconds(self.min)}, max {format_seconds(self.max)}"
-            if self.spread is not None:
-                stats += f", spread {100 * self.spread:.1f}%"
-            stats += f", {len(self.samples)} samples)" if self.samples else ")"
-        parts = [stats]
-        if self.rate():
-            parts.append(self.rate())
-        if self.percent_of_peak is not None:
-            estimate = ", estimated" if self.peak_is_estimate else ""
-            parts.append(f"{self.percent_of_peak:.3g}% of {self.peak_dtype} peak{estimate}")
-        if not self.synchronized:
-            parts.append("UNSYNCHRONISED: measures only the launch")
-        if self.derived:
-            parts.append(f"derived: {', '.join(self.derived)}")
-        return f"BenchmarkResult({self.name!r} on {where}: {'; '.join(parts)})"
-
-
-def _median_from_reported(data: Mapping[str, Any]) -> float:
-    reported = data["reported"]
-    for rate, work in (("flops_per_s", "flops"), ("items_per_s", "items"), ("bytes_per_s", "bytes_moved")):
-        if reported.get(rate) and data.get(work):
-            return data[work] / reported[rate]
-    raise ValueError("the record has no 'median' and no reported rate (flops_per_s, items_per_s, bytes_per_s) "
-                     "with the matching amount of work to derive it from")
 
 
 # --- statistics and formatting ------------------------------------------------------------------------------
@@ -235,22 +42,6 @@ def summarize(samples: Sequence[float]) -> dict[str, float]:
         q1 = q3 = samples[0]
     spread = (q3 - q1) / median if median > 0 else 0.0
     return {"median": median, "min": min(samples), "max": max(samples), "spread": spread}
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration with a unit a person reads at a glance: '0.97 ms', '373 ms', '45.1 µs', '1.2 s'."""
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if abs(seconds) >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def format_rate(value: float, unit: str) -> str:
-    """A rate with an SI prefix: '689 TFLOP/s', '3.32 TB/s'."""
-    for prefix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
 
 
 # --- synchronisation -------------------------------------------------------------------------------------------
@@ -368,7 +159,7 @@ def benchmark(
         raise TypeError(f"sync must be True, False or a function that waits for a result, not {sync!r}")
     if framework is not None and framework not in SYNCS:
         raise ValueError(f"unknown framework {framework!r}: use one of {', '.join(sorted(SYNCS))}")
-    from tpu_lecture.devices import Device
+    from tpu_lecture.runtime.runtime import Device
 
     if device is not None and not isinstance(device, (str, hardware.Chip, Device)):
         raise TypeError(f"device must be a name, a hardware.Chip or a devices.Device, not {type(device).__name__}")
@@ -444,7 +235,7 @@ _MEASURED = frozenset({
 
 def _where(device: Any, out: Any, framework: str) -> dict[str, Any]:
     """Device name, kind and the peak of the chip it is, for a device given or found from the result."""
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     if device is None:
         device = _device_of(out, framework)
@@ -475,7 +266,7 @@ def _peak(name: str, kind: str | None, chip: hardware.Chip | None, per_device: b
 
 
 def _device_of(out: Any, framework: str) -> Any:
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     if isinstance(out, (tuple, list)) and out:
         out = out[0]
@@ -522,38 +313,13 @@ def _package_version() -> str:
 
 
 def _environment() -> str:
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     return devices.environment()
 
 
 @functools.lru_cache(maxsize=1)
 def _host() -> str:
-    from tpu_lecture import devices
+    from tpu_lecture.runtime import runtime as devices
 
     return f"{platform.machine()}, {os.cpu_count()} CPUs, {devices.host_cpu_name()}"
-
-
-# --- what one call of a workload does ---------------------------------------------------------------------
-
-WORKLOADS = ("add", "matmul")
-
-
-def workload_counts(workload: str, shape: Sequence[int], dtype: str) -> tuple[int, int]:
-    """(FLOPs, bytes moved) of one call: add reads two n x n arrays and writes one, one FLOP per element;
-    matmul M x K @ K x N does M*K*N MACs = 2*M*K*N FLOPs and at least reads A, B and writes C."""
-    size = itemsize(dtype)
-    if workload == "add":
-        rows, cols = shape
-        return rows * cols, 3 * rows * cols * size
-    if workload == "matmul":
-        m, k, n = shape
-        return counters.macs_to_flops(counters.matmul_macs(m, k, n)), (m * k + k * n + m * n) * size
-    raise ValueError(f"unknown workload {workload!r}: use one of {', '.join(WORKLOADS)}")
-
-
-def itemsize(dtype: str) -> int:
-    """Bytes per element of a dtype named by the benchmarks (float32 → 4, bfloat16 → 2, …)."""
-    if dtype not in BYTES_PER_ELEMENT:
-        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(BYTES_PER_ELEMENT)}")
-    return BYTES_PER_ELEMENT[dtype]

@@ -173,7 +173,7 @@ def probe_jax(ask: bool | None = None) -> Framework:
 
 _CHILD_PROBE = """
 import json
-from tpu_lecture.devices import probe_tensorflow
+from tpu_lecture.runtime.runtime import probe_tensorflow
 f = probe_tensorflow(ask=True)
 print(json.dumps({"version": f.version, "error": f.error,
                   "devices": [[d.platform, d.name, d.id] for d in f.devices]}))

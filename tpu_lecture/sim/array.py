@@ -7,8 +7,8 @@ from above, passes the activation right and the partial sum down; results leave 
 
 The result is produced by stepping those per-cycle rules (vectorised over the PEs with NumPy),
 never by ``A @ W``. The simulator is pure: it returns a :class:`SystolicRun` and never draws or
-prints; :mod:`tpu_lecture.visualize` reads the run's frames. The per-cycle rules live in
-:mod:`tpu_lecture.dataflows`, the recorded state in :mod:`tpu_lecture.frames`.
+prints; :mod:`tpu_lecture.viz` reads the run's frames. The per-cycle rules live in
+:mod:`tpu_lecture.sim.dataflow`, the recorded state in :mod:`tpu_lecture.sim.tape`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tpu_lecture.dataflows import INPUT_STATIONARY, OUTPUT_STATIONARY, RUNNERS, WEIGHT_STATIONARY
-from tpu_lecture.frames import Frame, Tape
+from tpu_lecture.sim.dataflow import INPUT_STATIONARY, OUTPUT_STATIONARY, RUNNERS, WEIGHT_STATIONARY
+from tpu_lecture.sim.tape import Frame, Tape
 
 _DATAFLOW_NAMES = {
     "weight_stationary": WEIGHT_STATIONARY, "ws": WEIGHT_STATIONARY, "weight-stationary": WEIGHT_STATIONARY,

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib import animation, rc_context
 
-from tpu_lecture.drawing import DETAIL_LIMIT, FrameRenderer, caption, check_drawable, check_frames, format_value
-from tpu_lecture.player import PlayerState, SystolicPlayer, check_cycle
+from tpu_lecture.viz.player import PlayerState, SystolicPlayer, check_cycle
+from tpu_lecture.viz.renderer import DETAIL_LIMIT, FrameRenderer, caption, check_drawable, check_frames, format_value
 
 __all__ = [
     "draw_frame", "frame_png", "render_frames", "animate", "animation_html", "save_animation", "symbolic_example",
@@ -68,7 +68,7 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
     weight-stationary, Aᵀ for input-stationary, the output for output-stationary), at most 8×8,
     so every PE is drawn with its values. ``rows`` alone makes a square array.
     """
-    from tpu_lecture.systolic import SystolicArray, canonical_dataflow
+    from tpu_lecture.sim.array import SystolicArray, canonical_dataflow
 
     flow = canonical_dataflow(dataflow)
     A, W = np.asarray(A), np.asarray(W)
@@ -89,7 +89,7 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
 def symbolic_example(m: int = 2, k: int = 2, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Matrices of symbols: the lecture's A B / C D and E F / G H for 2×2, else a11 … and w11 …"""
     if (m, k, n) == (2, 2, 2):
-        from tpu_lecture.systolic import lecture_example
+        from tpu_lecture.sim.array import lecture_example
 
         return lecture_example()
     import sympy

@@ -1,4 +1,4 @@
-"""Tests of tpu_lecture.counters: closed forms, Keras model counts, and TensorFlow's profiler."""
+"""Tests of tpu_lecture.macs, roofline and sim.machines: closed forms, Keras model counts, and TensorFlow's profiler."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import textwrap
 
 import pytest
 
-from tpu_lecture import counters as c
+from tpu_lecture import macs as c
+from tpu_lecture import roofline
+from tpu_lecture.sim import machines
 
 # ------------------------------------------------------------------------------ single operations
 
@@ -43,7 +45,7 @@ def test_recurrent_and_embedding_macs():
     [
         (lambda: c.matmul_macs(0, 4, 5), ValueError, "m must be at least 1, got 0"),
         (lambda: c.matmul_macs(3, -1, 5), ValueError, "k must be at least 1, got -1"),
-        (lambda: c.dense_macs(2.5, 4), TypeError, "inputs must be an integer"),
+        (lambda: c.dense_macs(2.5, 4), TypeError, "inputs must be a whole number"),
         (lambda: c.dense_macs(True, 4), TypeError, "bool"),
         (lambda: c.conv2d_macs(8, 8, 3, 3, 6, 32, groups=4), ValueError, "divisible by groups=4"),
         (lambda: c.lstm_macs(8, 4, steps=0), ValueError, "steps must be at least 1"),
@@ -72,7 +74,7 @@ def test_mlp_analytic_counts():
 
 @pytest.mark.parametrize(("m", "k", "n", "rows", "cols"), [(4, 4, 4, 4, 4), (5, 300, 130, 128, 128), (1, 1, 1, 8, 2)])
 def test_matrix_cycles_closed_form(m, k, n, rows, cols):
-    run = c.matrix_cycles(m, k, n, rows, cols)
+    run = machines.matrix_cycles(m, k, n, rows, cols)
     folds = math.ceil(k / rows) * math.ceil(n / cols)
     used_cols = [min(cols, n - start) for start in range(0, n, cols)]  # the last fold may be narrower
     assert run.folds == folds
@@ -85,33 +87,33 @@ def test_matrix_cycles_closed_form(m, k, n, rows, cols):
 
 
 def test_matrix_cycles_agrees_with_the_simulator():
-    from tpu_lecture.systolic import SystolicArray, expected_cycles
+    from tpu_lecture.sim.array import SystolicArray, expected_cycles
 
-    assert c.matrix_cycles(300, 200, 100, 128, 128).compute_cycles == expected_cycles(300, 200, 100, 128, 128)
+    assert machines.matrix_cycles(300, 200, 100, 128, 128).compute_cycles == expected_cycles(300, 200, 100, 128, 128)
     np = pytest.importorskip("numpy")
     rng = np.random.default_rng(0)
     a, w = rng.integers(-3, 4, (5, 6)), rng.integers(-3, 4, (6, 7))
     run = SystolicArray(4, 4).matmul(a, w)
-    assert c.matrix_cycles(5, 6, 7, 4, 4).compute_cycles == run.cycles
+    assert machines.matrix_cycles(5, 6, 7, 4, 4).compute_cycles == run.cycles
 
 
 def test_square_product_on_matching_array_takes_3n_minus_2():
     for n in (1, 2, 3, 8, 128):
-        assert c.matrix_cycles(n, n, n, n, n).compute_cycles == 3 * n - 2
+        assert machines.matrix_cycles(n, n, n, n, n).compute_cycles == 3 * n - 2
 
 
 def test_scalar_and_vector_cycles():
-    assert c.scalar_cycles(3, 4, 5) == 60
-    assert c.vector_cycles(3, 4, 128, lanes=128) == 3 * 4
-    assert c.vector_cycles(3, 4, 129, lanes=128) == 3 * 4 * 2  # a second, mostly empty vector per row
+    assert machines.scalar_cycles(3, 4, 5) == 60
+    assert machines.vector_cycles(3, 4, 128, lanes=128) == 3 * 4
+    assert machines.vector_cycles(3, 4, 129, lanes=128) == 3 * 4 * 2  # a second, mostly empty vector per row
     with pytest.raises(ValueError, match="lanes must be at least 1"):
-        c.vector_cycles(3, 4, 5, lanes=0)
+        machines.vector_cycles(3, 4, 5, lanes=0)
     with pytest.raises(ValueError, match="cols must be at least 1"):
-        c.matrix_cycles(3, 4, 5, 4, 0)
+        machines.matrix_cycles(3, 4, 5, 4, 0)
 
 
 def test_compare_machines_rows():
-    rows = c.compare_machines(256, 256, 256, lanes=128, rows=128, cols=128)
+    rows = machines.compare_machines(256, 256, 256, lanes=128, rows=128, cols=128)
     scalar, vector, matrix = rows
     assert [r["machine"].split(",")[0].split(" ")[0] for r in rows] == ["scalar", "vector", "matrix"]
     assert scalar["cycles"] == 256**3 and scalar["macs_per_cycle"] == 1
@@ -130,36 +132,36 @@ def test_compare_machines_rows():
 
 def test_roofline_arithmetic():
     # TPU v5e: 197 TFLOP/s bf16, 819 GB/s HBM (Cloud TPU docs, FACTS.md) -> about 240 FLOPs/byte
-    ridge = c.ridge_point(197e12, 819e9)
+    ridge = roofline.ridge_point(197e12, 819e9)
     assert ridge == pytest.approx(240.5, abs=0.1)
-    assert c.attainable_flops(ridge / 2, 197e12, 819e9) == pytest.approx(197e12 / 2)
-    assert c.attainable_flops(10 * ridge, 197e12, 819e9) == 197e12
-    assert c.attainable_flops(0, 197e12, 819e9) == 0
-    assert c.arithmetic_intensity(100, 8) == 12.5
+    assert roofline.attainable_flops(ridge / 2, 197e12, 819e9) == pytest.approx(197e12 / 2)
+    assert roofline.attainable_flops(10 * ridge, 197e12, 819e9) == 197e12
+    assert roofline.attainable_flops(0, 197e12, 819e9) == 0
+    assert roofline.arithmetic_intensity(100, 8) == 12.5
 
 
 def test_matmul_and_add_intensity():
     n = 1024
-    assert c.matmul_intensity(n, n, n, 4) == pytest.approx(2 * n**3 / (3 * n * n * 4))
-    assert c.matmul_intensity(2, 3, 4, 2) == pytest.approx(2 * 24 / ((6 + 12 + 8) * 2))
-    assert c.elementwise_add_intensity(10**6, 4) == pytest.approx(1 / 12)
+    assert roofline.matmul_intensity(n, n, n, 4) == pytest.approx(2 * n**3 / (3 * n * n * 4))
+    assert roofline.matmul_intensity(2, 3, 4, 2) == pytest.approx(2 * 24 / ((6 + 12 + 8) * 2))
+    assert roofline.elementwise_add_intensity(10**6, 4) == pytest.approx(1 / 12)
     # big products are compute-bound on v5e, adds never are
-    assert c.matmul_intensity(8192, 8192, 8192, 2) > c.ridge_point(197e12, 819e9)
-    assert c.elementwise_add_intensity(10**9, 2) < c.ridge_point(197e12, 819e9)
+    assert roofline.matmul_intensity(8192, 8192, 8192, 2) > roofline.ridge_point(197e12, 819e9)
+    assert roofline.elementwise_add_intensity(10**9, 2) < roofline.ridge_point(197e12, 819e9)
 
 
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
-        (lambda: c.arithmetic_intensity(10, 0), ValueError, "bytes_moved must be positive, got 0"),
-        (lambda: c.arithmetic_intensity(-1, 10), ValueError, "flops must be non-negative, got -1"),
-        (lambda: c.ridge_point(-5, 10), ValueError, "peak_flops must be positive, got -5"),
-        (lambda: c.ridge_point(5, float("nan")), ValueError, "bandwidth is NaN"),
-        (lambda: c.attainable_flops(-1, 5, 5), ValueError, "intensity must be non-negative"),
-        (lambda: c.attainable_flops("3", 5, 5), TypeError, "intensity must be a number"),
-        (lambda: c.matmul_intensity(0, 3, 3, 4), ValueError, "m must be at least 1, got 0"),
-        (lambda: c.matmul_intensity(3, 3, 3, 0), ValueError, "bytes_per_element must be positive"),
-        (lambda: c.elementwise_add_intensity(-2, 4), ValueError, "n_elements must be at least 1, got -2"),
+        (lambda: roofline.arithmetic_intensity(10, 0), ValueError, "bytes_moved must be positive, got 0"),
+        (lambda: roofline.arithmetic_intensity(-1, 10), ValueError, "flops must be non-negative, got -1"),
+        (lambda: roofline.ridge_point(-5, 10), ValueError, "peak_flops must be positive, got -5"),
+        (lambda: roofline.ridge_point(5, float("nan")), ValueError, "bandwidth must be a finite number"),
+        (lambda: roofline.attainable_flops(-1, 5, 5), ValueError, "intensity must be non-negative"),
+        (lambda: roofline.attainable_flops("3", 5, 5), TypeError, "intensity must be a number"),
+        (lambda: roofline.matmul_intensity(0, 3, 3, 4), ValueError, "m must be at least 1, got 0"),
+        (lambda: roofline.matmul_intensity(3, 3, 3, 0), ValueError, "bytes_per_element must be positive"),
+        (lambda: roofline.elementwise_add_intensity(-2, 4), ValueError, "n_elements must be at least 1, got -2"),
     ],
 )
 def test_roofline_rejects_bad_values(call, error, words):
@@ -334,7 +336,7 @@ _JAX_SCRIPT = textwrap.dedent(
     import json, os
     os.environ["KERAS_BACKEND"] = "jax"
     import keras
-    from tpu_lecture.counters import count_model
+    from tpu_lecture.macs import count_model
     layers = keras.layers
     assert keras.backend.backend() == "jax"
     image = keras.Sequential([keras.Input((10, 12, 3)), layers.Conv2D(8, (3, 5)), layers.Flatten(),

@@ -1,5 +1,4 @@
-"""Counting the work: MACs and FLOPs of layers and Keras models, cycle models of scalar, vector and
-matrix machines, and roofline arithmetic.
+"""Counting the work: MACs and FLOPs of single operations, of the lecture's MLP, and of whole Keras models.
 
 Conventions used everywhere in this module:
 
@@ -17,44 +16,14 @@ model's layers and shapes without calling any framework, so it works on every Ke
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 from itertools import pairwise
 from typing import Any
 
-# ---------------------------------------------------------------------------------------------
-# Checking arguments
-# ---------------------------------------------------------------------------------------------
-
-
-def _size(name: str, value: Any, minimum: int = 1) -> int:
-    """An integer size of at least ``minimum``, or an error that names the argument."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got the bool {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {number}")
-    return number
-
-
-def _amount(name: str, value: Any, allow_zero: bool = False) -> float:
-    """A positive (or non-negative) real number, or an error that names the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    number = float(value)
-    if math.isnan(number):
-        raise ValueError(f"{name} is NaN: pass a real number")
-    if number < 0 or (number == 0 and not allow_zero):
-        bound = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
-    return number
-
+from tpu_lecture.checks import whole_number
+from tpu_lecture.models import MLP_CLASSES, MLP_INPUTS, MLP_WIDTHS
 
 # ---------------------------------------------------------------------------------------------
 # MACs and FLOPs of single operations
@@ -63,17 +32,17 @@ def _amount(name: str, value: Any, allow_zero: bool = False) -> float:
 
 def macs_to_flops(macs: int) -> int:
     """FLOPs of ``macs`` multiply-accumulates: each is one multiply and one add."""
-    return 2 * _size("macs", macs, minimum=0)
+    return 2 * whole_number("macs", macs, minimum=0)
 
 
 def matmul_macs(m: int, k: int, n: int) -> int:
     """MACs of an (m×k) @ (k×n) product: each of the m·n outputs is a sum of k products."""
-    return _size("m", m) * _size("k", k) * _size("n", n)
+    return whole_number("m", m) * whole_number("k", k) * whole_number("n", n)
 
 
 def dense_macs(inputs: int, units: int) -> int:
     """MACs of a Dense layer for one sample: a (1×inputs) @ (inputs×units) product (bias not included)."""
-    return _size("inputs", inputs) * _size("units", units)
+    return whole_number("inputs", inputs) * whole_number("units", units)
 
 
 def conv2d_macs(h_out: int, w_out: int, kh: int, kw: int, c_in: int, c_out: int, groups: int = 1) -> int:
@@ -81,11 +50,11 @@ def conv2d_macs(h_out: int, w_out: int, kh: int, kw: int, c_in: int, c_out: int,
 
     With ``groups`` > 1 each filter sees only c_in / groups input channels.
     """
-    c_in, c_out, groups = _size("c_in", c_in), _size("c_out", c_out), _size("groups", groups)
+    c_in, c_out, groups = whole_number("c_in", c_in), whole_number("c_out", c_out), whole_number("groups", groups)
     if c_in % groups or c_out % groups:
         raise ValueError(f"c_in={c_in} and c_out={c_out} must both be divisible by groups={groups}")
-    pixels = _size("h_out", h_out) * _size("w_out", w_out)
-    return pixels * _size("kh", kh) * _size("kw", kw) * (c_in // groups) * c_out
+    pixels = whole_number("h_out", h_out) * whole_number("w_out", w_out)
+    return pixels * whole_number("kh", kh) * whole_number("kw", kw) * (c_in // groups) * c_out
 
 
 def lstm_macs(input_dim: int, units: int, steps: int = 1) -> int:
@@ -95,17 +64,17 @@ def lstm_macs(input_dim: int, units: int, steps: int = 1) -> int:
     (units × 4·units) recurrent kernel: four gates (input, forget, cell, output). The gates'
     element-wise products (3·units per step) and the bias adds are not matrix MACs.
     """
-    return _size("steps", steps) * 4 * _recurrent_step_macs(input_dim, units)
+    return whole_number("steps", steps) * 4 * _recurrent_step_macs(input_dim, units)
 
 
 def gru_macs(input_dim: int, units: int, steps: int = 1) -> int:
     """MACs of a GRU over ``steps`` time steps for one sample: like the LSTM but three gates
     (update, reset, candidate)."""
-    return _size("steps", steps) * 3 * _recurrent_step_macs(input_dim, units)
+    return whole_number("steps", steps) * 3 * _recurrent_step_macs(input_dim, units)
 
 
 def _recurrent_step_macs(input_dim: int, units: int) -> int:
-    input_dim, units = _size("input_dim", input_dim), _size("units", units)
+    input_dim, units = whole_number("input_dim", input_dim), whole_number("units", units)
     return input_dim * units + units * units
 
 
@@ -116,7 +85,7 @@ def embedding_macs(vocabulary: int, dim: int, steps: int = 1) -> int:
     why no accelerator computes it that way.) The arguments are checked so that a call with bad
     sizes still fails.
     """
-    _size("vocabulary", vocabulary), _size("dim", dim), _size("steps", steps)
+    whole_number("vocabulary", vocabulary), whole_number("dim", dim), whole_number("steps", steps)
     return 0
 
 
@@ -124,13 +93,8 @@ def embedding_macs(vocabulary: int, dim: int, steps: int = 1) -> int:
 # The lecture's MLP, analytically (no Keras needed)
 # ---------------------------------------------------------------------------------------------
 
-MLP_INPUT = 32 * 32 * 3  # one CIFAR-10 image, flattened
-MLP_WIDTHS = (2048, 1024, 512, 256, 128, 64, 32, 16)  # the eight Dense→BatchNorm→ReLU→Dropout blocks
-MLP_CLASSES = 10
-
-
 def mlp_macs_per_sample(
-    input_dim: int = MLP_INPUT, widths: Sequence[int] = MLP_WIDTHS, classes: int = MLP_CLASSES
+    input_dim: int = MLP_INPUTS, widths: Sequence[int] = MLP_WIDTHS, classes: int = MLP_CLASSES
 ) -> int:
     """MACs of one forward pass of the lecture's MLP for one sample: the sum of its Dense layers'
     products (BatchNorm, ReLU and Dropout do no MACs)."""
@@ -139,13 +103,13 @@ def mlp_macs_per_sample(
 
 
 def mlp_params(
-    input_dim: int = MLP_INPUT, widths: Sequence[int] = MLP_WIDTHS, classes: int = MLP_CLASSES
+    input_dim: int = MLP_INPUTS, widths: Sequence[int] = MLP_WIDTHS, classes: int = MLP_CLASSES
 ) -> int:
     """Parameters of the lecture's MLP: each Dense has inputs·units weights and units biases; each
     BatchNormalization has 4 per unit (scale, shift, and the moving mean and variance)."""
     sizes = [input_dim, *widths, classes]
     dense = sum(a * b + b for a, b in pairwise(sizes))
-    return dense + 4 * sum(_size("width", w) for w in widths)
+    return dense + 4 * sum(whole_number("width", w) for w in widths)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,7 +254,7 @@ def count_model(keras_model: Any, sequence_length: int | None = None) -> ModelCo
     if not hasattr(keras_model, "layers"):
         raise TypeError(f"count_model needs a Keras model, got {type(keras_model).__name__}")
     if sequence_length is not None:
-        sequence_length = _size("sequence_length", sequence_length)
+        sequence_length = whole_number("sequence_length", sequence_length)
     count = ModelCount(getattr(keras_model, "name", type(keras_model).__name__))
     _count_layers(keras_model, count.rows, prefix="", sequence_length=sequence_length)
     return count
@@ -429,7 +393,7 @@ def tf_profiler_flops(keras_model: Any, batch_size: int = 1) -> dict[str, int]:
     import keras
     import tensorflow as tf
 
-    batch_size = _size("batch_size", batch_size)
+    batch_size = whole_number("batch_size", batch_size)
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(
             f"tf_profiler_flops needs the TensorFlow backend, this is {keras.backend.backend()!r}: "
@@ -452,139 +416,3 @@ def tf_profiler_flops(keras_model: Any, batch_size: int = 1) -> dict[str, int]:
             flops[node.name] = flops.get(node.name, 0) + int(node.float_ops)
         stack.extend(node.children)
     return flops
-
-
-# ---------------------------------------------------------------------------------------------
-# Cycle models: CPU scalar, GPU vector, TPU matrix
-# ---------------------------------------------------------------------------------------------
-
-
-def scalar_cycles(m: int, k: int, n: int) -> int:
-    """Cycles of an M×K×N product on a scalar machine: one MAC per cycle."""
-    return matmul_macs(m, k, n)
-
-
-def vector_cycles(m: int, k: int, n: int, lanes: int) -> int:
-    """Cycles on a vector machine with ``lanes`` lanes: each cycle multiplies one activation by a
-    vector of up to ``lanes`` weights from one row of W (M·K·⌈N/lanes⌉ cycles)."""
-    matmul_macs(m, k, n)
-    return m * k * math.ceil(n / _size("lanes", lanes))
-
-
-@dataclass(frozen=True)
-class MatrixCycles:
-    """Cycle count of an M×K×N product on an R×C weight-stationary systolic array."""
-
-    m: int
-    k: int
-    n: int
-    rows: int
-    cols: int
-    folds: int
-    compute_cycles: int
-    load_cycles: int
-
-    @property
-    def macs(self) -> int:
-        return self.m * self.k * self.n
-
-    @property
-    def macs_per_cycle(self) -> float:
-        """MACs done per compute cycle, averaged over the run (at most rows·cols)."""
-        return self.macs / self.compute_cycles
-
-    @property
-    def utilization(self) -> float:
-        """Fraction of PE-cycles that did a MAC: macs / (rows·cols·compute_cycles)."""
-        return self.macs / (self.rows * self.cols * self.compute_cycles)
-
-    def __repr__(self) -> str:
-        return (
-            f"MatrixCycles({self.m}×{self.k}×{self.n} on {self.rows}×{self.cols}: {self.folds} folds, "
-            f"{self.compute_cycles:,} compute + {self.load_cycles:,} weight-load cycles, "
-            f"{self.macs_per_cycle:.1f} MACs/cycle, utilization {self.utilization:.1%})"
-        )
-
-
-def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int) -> MatrixCycles:
-    """Cycles of an M×K×N product on an R×C weight-stationary systolic array (closed form).
-
-    W is cut into ⌈K/R⌉·⌈N/C⌉ folds of at most R×C weights; each fold streams all M activation rows
-    through the array in M + R + c − 2 cycles (skew in, M rows, drain out; c = the fold's used
-    columns, C for a full fold), after R cycles of loading its weights, which are reported
-    separately. The cycle count comes from the simulator's own closed form, so the two agree.
-    """
-    from tpu_lecture.systolic import expected_cycles
-
-    matmul_macs(m, k, n)
-    rows, cols = _size("rows", rows), _size("cols", cols)
-    folds = math.ceil(k / rows) * math.ceil(n / cols)
-    compute = expected_cycles(m, k, n, rows, cols, dataflow="ws")
-    return MatrixCycles(m, k, n, rows, cols, folds, compute, folds * rows)
-
-
-def compare_machines(
-    m: int, k: int, n: int, lanes: int = 128, rows: int = 128, cols: int = 128
-) -> list[dict[str, Any]]:
-    """One row per machine (scalar, vector, matrix) for the same M×K×N product, for a table.
-
-    ``macs_per_cycle`` is also the speedup over the scalar machine (which does 1). The matrix
-    machine's ``cycles`` are compute cycles; its weight loading is in ``weight_load_cycles``.
-
-    The defaults are teaching choices, not a real chip: 128×128 is the MXU of TPU v2–v5 (Cloud TPU
-    system architecture docs), and 128 vector lanes make the vector machine one MXU row wide, so
-    the two differ only in having one dimension or two.
-    """
-    base = scalar_cycles(m, k, n)
-    matrix = matrix_cycles(m, k, n, rows, cols)
-    machines = [
-        ("scalar (CPU)", 1, base, 0),
-        (f"vector, {lanes} lanes (GPU)", lanes, vector_cycles(m, k, n, lanes), 0),
-        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.compute_cycles, matrix.load_cycles),
-    ]
-    return [
-        {
-            "machine": name,
-            "peak_macs_per_cycle": peak,
-            "cycles": cycles,
-            "weight_load_cycles": load,
-            "macs_per_cycle": base / cycles,
-            "utilization": base / (peak * cycles),
-        }
-        for name, peak, cycles, load in machines
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Roofline arithmetic
-# ---------------------------------------------------------------------------------------------
-
-
-def arithmetic_intensity(flops: float, bytes_moved: float) -> float:
-    """FLOPs done per byte moved to or from memory."""
-    return _amount("flops", flops, allow_zero=True) / _amount("bytes_moved", bytes_moved)
-
-
-def ridge_point(peak_flops: float, bandwidth: float) -> float:
-    """The intensity (FLOPs/byte) where a kernel stops being memory-bound and becomes compute-bound."""
-    return _amount("peak_flops", peak_flops) / _amount("bandwidth", bandwidth)
-
-
-def attainable_flops(intensity: float, peak_flops: float, bandwidth: float) -> float:
-    """The roofline: FLOP/s reachable at this intensity, min(peak, intensity · bandwidth)."""
-    intensity = _amount("intensity", intensity, allow_zero=True)
-    return min(_amount("peak_flops", peak_flops), intensity * _amount("bandwidth", bandwidth))
-
-
-def matmul_intensity(m: int, k: int, n: int, bytes_per_element: float) -> float:
-    """Intensity of an M×K×N product that reads A and W once and writes the result once:
-    2·M·K·N FLOPs over (M·K + K·N + M·N) elements."""
-    flops = macs_to_flops(matmul_macs(m, k, n))
-    elements = m * k + k * n + m * n
-    return arithmetic_intensity(flops, elements * _amount("bytes_per_element", bytes_per_element))
-
-
-def elementwise_add_intensity(n_elements: int, bytes_per_element: float) -> float:
-    """Intensity of c = a + b: 1 FLOP per element, 3 elements moved (two reads, one write)."""
-    n_elements = _size("n_elements", n_elements)
-    return arithmetic_intensity(n_elements, 3 * n_elements * _amount("bytes_per_element", bytes_per_element))

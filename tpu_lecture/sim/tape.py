@@ -1,6 +1,6 @@
 """The recorded state of a systolic array, cycle by cycle: what each PE holds and what it did.
 
-The simulator (:mod:`tpu_lecture.systolic`) writes every cycle's PE state onto a tape while it steps;
+The simulator (:mod:`tpu_lecture.sim.array`) writes every cycle's PE state onto a tape while it steps;
 :class:`Frame` is one cycle rebuilt from that tape, which is what the visualizer draws.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from tpu_lecture.systolic import Schedule, SystolicRun
+    from tpu_lecture.sim.array import Schedule, SystolicRun
 
 # Keeping every frame costs cycles × R × C values; past this the run asks for keep_frames=False.
 MAX_FRAME_BYTES = 1 << 30

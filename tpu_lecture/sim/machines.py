@@ -1,0 +1,114 @@
+"""Three machines doing the same matrix product, by cycle count: a scalar CPU core, a vector unit, a
+systolic matrix unit (the TPU's MXU).
+
+The scalar machine does one MAC per cycle, the vector machine one row of ``lanes`` MACs, the matrix
+machine a whole R×C array of them once its pipeline is full; its cycles come from the simulator's
+own closed form, so the counts here and the stepped simulator agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from tpu_lecture.checks import whole_number
+from tpu_lecture.macs import matmul_macs
+
+
+def scalar_cycles(m: int, k: int, n: int) -> int:
+    """Cycles of an M×K×N product on a scalar machine: one MAC per cycle."""
+    return matmul_macs(m, k, n)
+
+
+def vector_cycles(m: int, k: int, n: int, lanes: int) -> int:
+    """Cycles on a vector machine with ``lanes`` lanes: each cycle multiplies one activation by a
+    vector of up to ``lanes`` weights from one row of W (M·K·⌈N/lanes⌉ cycles)."""
+    matmul_macs(m, k, n)
+    return m * k * math.ceil(n / whole_number("lanes", lanes))
+
+
+@dataclass(frozen=True)
+class MatrixCycles:
+    """Cycle count of an M×K×N product on an R×C weight-stationary systolic array."""
+
+    m: int
+    k: int
+    n: int
+    rows: int
+    cols: int
+    folds: int
+    compute_cycles: int
+    load_cycles: int
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.k * self.n
+
+    @property
+    def macs_per_cycle(self) -> float:
+        """MACs done per compute cycle, averaged over the run (at most rows·cols)."""
+        return self.macs / self.compute_cycles
+
+    @property
+    def utilization(self) -> float:
+        """Fraction of PE-cycles that did a MAC: macs / (rows·cols·compute_cycles)."""
+        return self.macs / (self.rows * self.cols * self.compute_cycles)
+
+    def __repr__(self) -> str:
+        return (
+            f"MatrixCycles({self.m}×{self.k}×{self.n} on {self.rows}×{self.cols}: {self.folds} folds, "
+            f"{self.compute_cycles:,} compute + {self.load_cycles:,} weight-load cycles, "
+            f"{self.macs_per_cycle:.1f} MACs/cycle, utilization {self.utilization:.1%})"
+        )
+
+
+def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int) -> MatrixCycles:
+    """Cycles of an M×K×N product on an R×C weight-stationary systolic array (closed form).
+
+    W is cut into ⌈K/R⌉·⌈N/C⌉ folds of at most R×C weights; each fold streams all M activation rows
+    through the array in M + R + c − 2 cycles (skew in, M rows, drain out; c = the fold's used
+    columns, C for a full fold), after R cycles of loading its weights, which are reported
+    separately. The cycle count comes from the simulator's own closed form, so the two agree.
+    """
+    from tpu_lecture.sim.array import expected_cycles
+
+    matmul_macs(m, k, n)
+    rows, cols = whole_number("rows", rows), whole_number("cols", cols)
+    folds = math.ceil(k / rows) * math.ceil(n / cols)
+    compute = expected_cycles(m, k, n, rows, cols, dataflow="ws")
+    return MatrixCycles(m, k, n, rows, cols, folds, compute, folds * rows)
+
+
+def compare_machines(
+    m: int, k: int, n: int, lanes: int = 128, rows: int = 128, cols: int = 128
+) -> list[dict[str, Any]]:
+    """One row per machine (scalar, vector, matrix) for the same M×K×N product, for a table.
+
+    ``macs_per_cycle`` is also the speedup over the scalar machine (which does 1). The matrix
+    machine's ``cycles`` are compute cycles; its weight loading is in ``weight_load_cycles``.
+
+    The defaults are teaching choices, not a real chip: 128×128 is the MXU of TPU v2–v5 (Cloud TPU
+    system architecture docs), and 128 vector lanes make the vector machine one MXU row wide, so
+    the two differ only in having one dimension or two.
+    """
+    base = scalar_cycles(m, k, n)
+    matrix = matrix_cycles(m, k, n, rows, cols)
+    machines = [
+        ("scalar (CPU)", 1, base, 0),
+        (f"vector, {lanes} lanes (GPU)", lanes, vector_cycles(m, k, n, lanes), 0),
+        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.compute_cycles, matrix.load_cycles),
+    ]
+    return [
+        {
+            "machine": name,
+            "peak_macs_per_cycle": peak,
+            "cycles": cycles,
+            "weight_load_cycles": load,
+            "macs_per_cycle": base / cycles,
+            "utilization": base / (peak * cycles),
+        }
+        for name, peak, cycles, load in machines
+    ]
+
+
