@@ -18,12 +18,16 @@ from hypothesis import strategies as st
 from tpu_lecture import data
 from tpu_lecture.data import FallbackDataWarning
 
-# CI points TPU_LECTURE_DATA at ../shared/data; the file itself may never be copied into this repository.
-SHARED = Path(os.environ.get("TPU_LECTURE_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-REAL_TEXT = SHARED / "tinyshakespeare.txt"
-needs_real_text = pytest.mark.skipif(
-    not REAL_TEXT.is_file(), reason=f"{REAL_TEXT} is absent (set TPU_LECTURE_DATA to the shared data folder)"
-)
+# A small stand-in for the Shakespeare file, with its checksum injected into the loaders: these tests make
+# their own files and run everywhere (the real text is never needed, and never copied into the repository).
+PLAY = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n" * 400).encode()
+EXPECTED = data.Expected(sha256=hashlib.sha256(PLAY).hexdigest(), size=len(PLAY))
+
+
+def play_folder(folder: Path, name: str = "tinyshakespeare.txt", content: bytes = PLAY) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -76,23 +80,25 @@ def serve(content: bytes):
 # ----------------------------------------------------------------------------------------- Shakespeare
 
 
-@needs_real_text
-def test_reads_verified_shakespeare_from_the_data_folder(monkeypatch):
-    monkeypatch.setenv("TPU_LECTURE_DATA", str(SHARED))
-    corpus = data.load_shakespeare(download=refuse_download)
-    assert not corpus.fallback
-    assert len(corpus.text) == data.SHAKESPEARE_BYTES
+def test_reads_verified_shakespeare_from_the_data_folder(monkeypatch, tmp_path):
+    folder = play_folder(tmp_path / "mine")
+    monkeypatch.setenv("TPU_LECTURE_DATA", str(folder))
+    corpus = data.load_shakespeare(download=refuse_download, expected=EXPECTED)
+    assert not corpus.fallback and corpus.text.encode() == PLAY
     assert corpus.text.startswith("First Citizen:")
-    assert str(REAL_TEXT) in corpus.source and "Shakespeare" in corpus.note
+    assert str(folder / "tinyshakespeare.txt") in corpus.source and "Shakespeare" in corpus.note
 
 
-@needs_real_text
 def test_accepts_the_name_tensorflow_downloads_as(tmp_path):
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    (folder / "shakespeare.txt").symlink_to(REAL_TEXT)
-    corpus = data.load_shakespeare(data_dir=folder, download=refuse_download)
+    folder = play_folder(tmp_path / "mine", "shakespeare.txt")
+    corpus = data.load_shakespeare(data_dir=folder, download=refuse_download, expected=EXPECTED)
     assert not corpus.fallback and corpus.path == folder / "shakespeare.txt"
+
+
+def test_the_real_checksum_is_the_one_the_loader_checks_by_default():
+    published = ("86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", 1_115_394)
+    assert (data.SHAKESPEARE.sha256, data.SHAKESPEARE.size) == published
+    assert data.SHAKESPEARE_BYTES == 1_115_394
 
 
 def test_offline_without_a_file_announces_and_labels_the_fallback():
@@ -123,88 +129,130 @@ def test_the_default_downloader_fails_cleanly_with_no_network(no_network):
         assert data.load_shakespeare().fallback
     assert len(no_network) >= 1  # it did try, and the guard refused it
     no_network.clear()
-    assert not list((data.cache_folder()).glob("*")), "a failed download left a file in the cache"
+    assert not [p for p in data.cache_folder().glob("*") if p.name != data.Cache.MANIFEST], \
+        "a failed download left a file in the cache"
 
 
-@needs_real_text
-def test_download_is_verified_cached_and_reused(isolated):
-    download = serve(REAL_TEXT.read_bytes())
-    first = data.load_shakespeare(download=download)
+def test_download_is_verified_cached_listed_and_reused(isolated):
+    download = serve(PLAY)
+    first = data.load_shakespeare(download=download, expected=EXPECTED)
     assert not first.fallback and "downloaded from" in first.source
     assert download.calls == [data.SHAKESPEARE_URL]
-    second = data.load_shakespeare(download=refuse_download)
+    second = data.load_shakespeare(download=refuse_download, expected=EXPECTED)
     assert second.text == first.text and "cache" in second.source
     assert second.path == isolated / "cache" / "shakespeare.txt"
+    assert data.Cache(isolated / "cache").wrote("shakespeare.txt")
+    assert sorted(p.name for p in (isolated / "cache").iterdir()) == sorted([data.Cache.MANIFEST, "shakespeare.txt"])
 
 
 def corrupted(content: bytes, how: str) -> bytes:
     if how == "truncated":
         return content[: len(content) // 2]
     flipped = bytearray(content)
-    flipped[12345] ^= 0x20
+    flipped[1234] ^= 0x20
     return bytes(flipped)
 
 
-@needs_real_text
 @pytest.mark.parametrize("how", ["truncated", "one byte flipped"])
 def test_the_checksum_rejects_a_corrupted_file(tmp_path, how):
     path = tmp_path / "shakespeare.txt"
-    path.write_bytes(corrupted(REAL_TEXT.read_bytes(), how))
-    problem = data.shakespeare_problem(path)
+    path.write_bytes(corrupted(PLAY, how))
+    problem = data.shakespeare_problem(path, EXPECTED)
     assert problem is not None and ("bytes" if how == "truncated" else "sha256") in problem
-    assert data.shakespeare_problem(REAL_TEXT) is None
+    path.write_bytes(PLAY)
+    assert data.shakespeare_problem(path, EXPECTED) is None
 
 
-@needs_real_text
 @pytest.mark.parametrize("how", ["truncated", "one byte flipped"])
-def test_a_corrupt_cached_copy_is_replaced(isolated, how):
-    real = REAL_TEXT.read_bytes()
+def test_a_damaged_copy_the_package_cached_is_replaced(isolated, how):
+    data.load_shakespeare(download=serve(PLAY), expected=EXPECTED)
+    cached = isolated / "cache" / "shakespeare.txt"
+    cached.write_bytes(corrupted(PLAY, how))
+    download = serve(PLAY)
+    with pytest.warns(FallbackDataWarning, match="damaged and is deleted"):
+        corpus = data.load_shakespeare(download=download, expected=EXPECTED)
+    assert not corpus.fallback and corpus.text.encode() == PLAY
+    assert download.calls and cached.read_bytes() == PLAY
+
+
+def test_a_damaged_copy_is_never_trained_on_and_a_foreign_one_is_kept(isolated):
     cached = isolated / "cache" / "shakespeare.txt"
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(corrupted(real, how))
-    download = serve(real)
-    with pytest.warns(FallbackDataWarning, match="damaged"):
-        corpus = data.load_shakespeare(download=download)
-    assert not corpus.fallback and corpus.text.encode() == real
-    assert download.calls and hashlib.sha256(cached.read_bytes()).hexdigest() == data.SHAKESPEARE_SHA256
-
-
-def test_a_corrupt_cached_copy_is_never_trained_on(isolated):
-    cached = isolated / "cache" / "shakespeare.txt"
-    cached.parent.mkdir(parents=True)
-    cached.write_text("ROMEO: a damaged cache\n" * 100)
-    with pytest.warns(FallbackDataWarning):
-        corpus = data.load_shakespeare(offline=True)
-    assert corpus.fallback and "damaged cache" not in corpus.text
-    assert not cached.exists()
-
-
-def test_a_corrupt_file_in_your_data_folder_is_skipped_and_kept(tmp_path):
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    mine = folder / "tinyshakespeare.txt"
-    mine.write_text("not quite Shakespeare")
+    cached.write_text("ROMEO: a file the package did not write\n" * 100)
     with pytest.warns(FallbackDataWarning) as record:
-        corpus = data.load_shakespeare(data_dir=folder, offline=True)
-    assert corpus.fallback and said(record, "left as it is") and said(record, "FALLBACK text")
-    assert mine.read_text() == "not quite Shakespeare"
+        corpus = data.load_shakespeare(offline=True, expected=EXPECTED)
+    assert corpus.fallback and "did not write" not in corpus.text
+    assert said(record, "left as it is") and cached.exists()
+
+
+def test_data_and_cache_in_one_folder_never_lose_your_file(monkeypatch, tmp_path):
+    """Finding 1 of the robustness issue: an edited shakespeare.txt was first 'left as it is', then deleted."""
+    folder = play_folder(tmp_path / "both", "shakespeare.txt", b"my own edited Shakespeare\n")
+    monkeypatch.setenv("TPU_LECTURE_DATA", str(folder))
+    monkeypatch.setenv("TPU_LECTURE_CACHE", str(folder))
+    with pytest.warns(FallbackDataWarning):
+        corpus = data.load_shakespeare(offline=True, expected=EXPECTED)
+    assert corpus.fallback
+    assert (folder / "shakespeare.txt").read_bytes() == b"my own edited Shakespeare\n"
+    cache = data.Cache(folder, user_folder=folder)
+    cache._record("shakespeare.txt", "0" * 64, "listed by mistake")
+    assert not cache.wrote("shakespeare.txt"), "a cache that is your data folder deletes nothing"
+
+
+def test_a_cache_that_cannot_delete_falls_back(isolated, monkeypatch):
+    """Finding 8: a read-only cache holding a damaged copy raised PermissionError instead of falling back."""
+    data.load_shakespeare(download=serve(PLAY), expected=EXPECTED)
+    cached = isolated / "cache" / "shakespeare.txt"
+    cached.write_bytes(b"damaged")
+    real_unlink = Path.unlink
+
+    def read_only(self, *args, **kwargs):
+        if self.parent == cached.parent:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", read_only)
+    with pytest.warns(FallbackDataWarning) as record:
+        corpus = data.load_shakespeare(download=serve(PLAY), expected=EXPECTED)
+    assert said(record, "could not be deleted") and not corpus.text.startswith("damaged")
 
 
 def test_a_download_that_is_not_the_file_is_rejected(isolated):
     with pytest.warns(FallbackDataWarning, match="not the expected file"):
-        corpus = data.load_shakespeare(download=serve(b"<html>captive portal</html>"))
+        corpus = data.load_shakespeare(download=serve(b"<html>captive portal</html>"), expected=EXPECTED)
     assert corpus.fallback
     assert not (isolated / "cache" / "shakespeare.txt").exists()
+    assert not [p for p in (isolated / "cache").iterdir() if p.name != data.Cache.MANIFEST]
 
 
+def test_an_interrupted_download_leaves_nothing(isolated):
+    def half_then_fail(url, dest):
+        dest.write_bytes(PLAY[:100])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        data.load_shakespeare(download=half_then_fail, expected=EXPECTED)
+    assert not list((isolated / "cache").iterdir())
+
+
+@pytest.mark.parametrize("kind", ["missing", "a file", "no expected files"])
 @pytest.mark.parametrize("loader", [data.load_shakespeare, data.load_cifar10])
-def test_a_data_folder_that_does_not_exist_says_so(monkeypatch, tmp_path, loader):
-    missing = tmp_path / "no" / "such" / "folder"
-    monkeypatch.setenv("TPU_LECTURE_DATA", str(missing))
-    with pytest.raises(FileNotFoundError, match="TPU_LECTURE_DATA points at .*folder.*not an existing folder"):
-        loader(offline=True)
-    with pytest.raises(FileNotFoundError, match="data_dir points at"):
-        loader(data_dir=missing, offline=True)
+def test_a_data_folder_setting_that_names_no_data_says_so_and_falls_back(monkeypatch, tmp_path, loader, kind):
+    target = tmp_path / "no" / "such" / "folder"
+    if kind == "a file":
+        target = tmp_path / "notes.txt"
+        target.write_text("not a folder")
+    elif kind == "no expected files":
+        target.mkdir(parents=True)
+    monkeypatch.setenv("TPU_LECTURE_DATA", str(target))
+    with pytest.warns(FallbackDataWarning) as record:
+        result = loader(offline=True)
+    assert getattr(result, "fallback", None) or getattr(result, "synthetic", None)
+    messages = [str(w.message) for w in record]
+    assert any(str(target) in m for m in messages), messages
+    if kind != "no expected files":
+        assert any("TPU_LECTURE_DATA points at" in m and "ignoring it" in m for m in messages)
+    assert not any("shared" in m for m in messages)
 
 
 def test_fallback_corpus_is_repeatable_text():
@@ -282,7 +330,7 @@ def test_cifar10_uses_the_keras_loader_when_it_works():
 def test_cifar10_reads_the_official_archive_from_the_data_folder(tmp_path, monkeypatch):
     batches = tiny_cifar()
     archive = write_archive(tmp_path / data.CIFAR10_ARCHIVE, batches)
-    monkeypatch.setattr(data, "CIFAR10_SHA256", data.sha256_of(archive))
+    monkeypatch.setattr(data, "CIFAR10", data.Expected(sha256=data.sha256_of(archive)))
     cifar = data.load_cifar10(data_dir=tmp_path, download=refuse_download)
     assert_matches(cifar, batches)
     assert str(archive) in cifar.source
@@ -335,6 +383,54 @@ def test_an_incomplete_archive_says_what_is_missing(tmp_path):
         data.read_cifar10_archive(write_archive(tmp_path / "a.tar.gz", batches))
 
 
+@pytest.mark.parametrize("damage", ["label 10", "label -1", "float pixels", "scaled pixels", "wrong shape"])
+def test_cifar10_that_is_not_cifar10_is_refused_before_training(tmp_path, damage):
+    """Finding 5: out-of-range labels and pixels of the wrong dtype or scale were accepted and trained on."""
+    batches = tiny_cifar()
+    x, y = batches["data_batch_2"]
+    if damage == "label 10":
+        y = y.copy()
+        y[0] = 10
+    elif damage == "label -1":
+        y = y.astype(np.int64)
+        y[0] = -1
+    elif damage == "float pixels":
+        x = x.astype(np.float32)
+    elif damage == "scaled pixels":
+        x = x.astype(np.float64) / 255
+    batches["data_batch_2"] = (x, y)
+    folder = tmp_path / "mine"
+    if damage == "wrong shape":
+        write_folder(folder / data.CIFAR10_FOLDER, batches)
+        download = lambda: (x[:, :16], y, x, y)  # noqa: E731 — a Keras loader gone wrong
+        with pytest.warns(FallbackDataWarning) as record:
+            cifar = data.load_cifar10(download=download, limit=4)
+        assert said(record, "not (N, 32, 32, 3)") and cifar.synthetic
+        return
+    write_folder(folder / data.CIFAR10_FOLDER, batches)
+    with pytest.warns(FallbackDataWarning) as record:
+        cifar = data.load_cifar10(data_dir=folder, offline=True, limit=4)
+    assert cifar.synthetic and said(record, "not trained on")
+    expected = {"label 10": "not 0–9", "label -1": "not 0–9", "float pixels": "not uint8",
+                "scaled pixels": "not uint8"}[damage]
+    assert said(record, expected)
+
+
+def test_a_damaged_extracted_folder_is_skipped_not_fatal(tmp_path):
+    folder = write_folder(tmp_path / "mine" / data.CIFAR10_FOLDER, tiny_cifar())
+    (folder / "data_batch_4").write_bytes(b"not a pickle")
+    with pytest.warns(FallbackDataWarning) as record:
+        cifar = data.load_cifar10(data_dir=tmp_path / "mine", offline=True, limit=2)
+    assert cifar.synthetic and said(record, "not a CIFAR-10 batch file") and said(record, "left as it is")
+
+
+def test_cifar10_problem_accepts_the_real_layout():
+    batches = tiny_cifar()
+    x, y = batches["test_batch"]
+    assert data.cifar10_problem(x, y, x, y.reshape(-1, 1)) is None
+    assert "3 train images but 2 labels" in data.cifar10_problem(x, y[:2], x, y)
+
+
 def test_synthetic_cifar10_repeats_with_its_seed():
     a, b, c = (data.synthetic_cifar10(20, 5, seed=s) for s in (3, 3, 4))
     np.testing.assert_array_equal(a.x_train, b.x_train)
@@ -344,7 +440,7 @@ def test_synthetic_cifar10_repeats_with_its_seed():
 
 @pytest.mark.parametrize("limit", [0, -3, 2.5, True])
 def test_cifar10_limit_must_be_a_count(limit):
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises((ValueError, TypeError), match="limit"):
         data.load_cifar10(limit=limit, offline=True)
 
 
@@ -413,9 +509,9 @@ def test_encode_text_is_utf8_bytes():
         data.encode_text(b"bytes")
 
 
-@needs_real_text
-def test_the_real_text_makes_the_lectures_batches():
-    x, y = data.char_arrays(REAL_TEXT.read_text(), seq_len=100, batch_size=1024)
+def test_a_text_the_size_of_tiny_shakespeare_makes_the_lectures_batches():
+    text = "First Citizen:\n" + "x" * (1_115_394 - 15)
+    x, y = data.char_arrays(text, seq_len=100, batch_size=1024)
     assert x.shape == (10 * 1024, 100)  # 11,153 windows of 101 bytes, cut to ten whole batches
     assert bytes(x[0, :14].astype(np.uint8)) == b"First Citizen:"
 

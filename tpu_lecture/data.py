@@ -1,22 +1,26 @@
-"""The lecture's data: CIFAR-10 images and the Shakespeare text, with caching and an announced offline fallback.
+"""The lecture's data: CIFAR-10 images and the Shakespeare text, verified, cached, with an announced fallback.
 
-Where the data comes from, in order: a data folder you name (``TPU_LECTURE_DATA``), the download
-(verified, then cached), and only when both are missing a clearly labelled stand-in. Every object
-returned says which one it got. Input pipelines keep shapes static (whole batches only), as TPUs need.
-TensorFlow is imported only by the ``tf.data`` helpers, Keras only by the online CIFAR-10 loader.
+Where the data comes from, in order: your data folder (``TPU_LECTURE_DATA``), the package's cache, the
+download (verified, then cached), and only when all of them fail a clearly labelled stand-in. Every
+object returned says which one it got. Your data folder is only ever read; the cache is the one place
+the package writes and deletes, and there only files it wrote itself (its manifest lists them).
+Input pipelines keep shapes static (whole batches only), as TPUs need.
 """
 
 from __future__ import annotations
 
 import ast
 import codecs
+import contextlib
 import hashlib
 import io
+import json
 import os
 import pickle
 import sys
 import sysconfig
 import tarfile
+import tempfile
 import urllib.request
 import warnings
 from collections.abc import Callable
@@ -26,18 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from tpu_lecture.checks import whole_number
+
 SHAKESPEARE_URL = "https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt"
-# Size and sha256 of TensorFlow's shakespeare.txt ("tiny Shakespeare"); source: ../shared/data/README.md,
-# FACTS.md ("The lecture's workloads").
-SHAKESPEARE_BYTES = 1_115_394
-SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 SHAKESPEARE_FILES = ("tinyshakespeare.txt", "shakespeare.txt")
 
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_FOLDER = "cifar-10-batches-py"
-# sha256 of the official cifar-10-python.tar.gz; source: the file_hash that keras.datasets.cifar10.load_data
-# verifies its download with (keras/src/datasets/cifar10.py, Keras 3.15).
-CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_TRAIN, CIFAR10_TEST = 50_000, 10_000
 
@@ -46,11 +45,54 @@ OFFLINE_REASON = "offline mode: offline=True or TPU_LECTURE_OFFLINE=1"
 
 
 class FallbackDataWarning(UserWarning):
-    """The real data could not be had, so a labelled stand-in is used instead."""
+    """The real data could not be had (or a copy of it was refused), so a labelled stand-in may be used."""
 
 
 def _announce(message: str) -> None:
     warnings.warn(message, FallbackDataWarning, stacklevel=3)
+
+
+# ------------------------------------------------------------------------------------------ verified files
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a verified file must be: its sha256 and, where known, its exact size (checked first: it is cheap)."""
+
+    sha256: str
+    size: int | None = None
+
+    def problem(self, path: Path) -> str | None:
+        """What is wrong with ``path`` as a copy of this file, or None if it is intact."""
+        size = path.stat().st_size
+        if self.size is not None and size != self.size:
+            return f"{path} has {size:,} bytes, not {self.size:,} (truncated or a different file)"
+        digest = sha256_of(path)
+        if digest != self.sha256:
+            return f"{path} has sha256 {digest[:16]}…, not {self.sha256[:16]}… (corrupted or a different file)"
+        return None
+
+
+# TensorFlow's shakespeare.txt ("tiny Shakespeare"): its size and sha256, measured on the file that
+# SHAKESPEARE_URL serves (the same bytes as Karpathy's char-rnn tinyshakespeare/input.txt).
+SHAKESPEARE = Expected(sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed", size=1_115_394)
+# The official cifar-10-python.tar.gz: the file_hash that keras.datasets.cifar10.load_data verifies its
+# download with (keras/src/datasets/cifar10.py, Keras 3.15).
+CIFAR10 = Expected(sha256="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")
+SHAKESPEARE_BYTES, SHAKESPEARE_SHA256 = SHAKESPEARE.size, SHAKESPEARE.sha256
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def shakespeare_problem(path: Path, expected: Expected = SHAKESPEARE) -> str | None:
+    """What is wrong with a supposed copy of shakespeare.txt (size, then sha256), or None if it is intact."""
+    return expected.problem(Path(path))
 
 
 # --------------------------------------------------------------------------------------------- places
@@ -62,18 +104,22 @@ def offline_requested() -> bool:
 
 
 def data_folder(path: str | os.PathLike | None = None) -> Path | None:
-    """The folder that holds pre-downloaded data: ``path``, else ``TPU_LECTURE_DATA``, else None."""
+    """Your folder of pre-downloaded data: ``path``, else ``TPU_LECTURE_DATA``, else None.
+
+    A setting that names no folder (nothing there, or a file) is announced in one line and ignored, so
+    the loaders go on to the cache, the download and the fallback.
+    """
+    origin = "data_dir" if path is not None else "TPU_LECTURE_DATA"
     chosen = path if path is not None else os.environ.get("TPU_LECTURE_DATA") or None
     if chosen is None:
         return None
     folder = Path(chosen).expanduser()
-    if not folder.is_dir():
-        origin = "data_dir" if path is not None else "TPU_LECTURE_DATA"
-        raise FileNotFoundError(
-            f"{origin} points at {folder}, which is not an existing folder: create it and put "
-            f"{SHAKESPEARE_FILES[0]} or {CIFAR10_ARCHIVE} there, or unset {origin} to download instead"
-        )
-    return folder
+    if folder.is_dir():
+        return folder
+    what = "a file, not a folder" if folder.exists() else "not an existing folder"
+    _announce(f"{origin} points at {folder}, which is {what}: ignoring it. Name the folder that holds "
+              f"{SHAKESPEARE_FILES[0]} or {CIFAR10_ARCHIVE}, or unset {origin}.")
+    return None
 
 
 def cache_folder(path: str | os.PathLike | None = None) -> Path:
@@ -87,7 +133,7 @@ def cache_folder(path: str | os.PathLike | None = None) -> Path:
 
 
 def _no_file_in(folder: Path | None, names: str) -> str:
-    return f"no {names} in {folder}" if folder is not None else "TPU_LECTURE_DATA is not set"
+    return f"no {names} in {folder}" if folder is not None else "no data folder (TPU_LECTURE_DATA) is set"
 
 
 def download_file(url: str, dest: Path, timeout: float = 30.0) -> None:
@@ -103,12 +149,105 @@ def download_file(url: str, dest: Path, timeout: float = 30.0) -> None:
         part.unlink(missing_ok=True)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to a temporary file beside ``path`` and rename it into place: never half a file."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+class Cache:
+    """The package's download cache: the only folder it deletes in, and there only files its manifest lists.
+
+    A folder that is also your data folder (``TPU_LECTURE_DATA`` and ``TPU_LECTURE_CACHE`` naming the same
+    place) is never deleted in at all.
+    """
+
+    MANIFEST = "tpu_lecture-manifest.json"
+
+    def __init__(self, folder: Path, user_folder: Path | None = None):
+        self.folder = Path(folder)
+        self.shared_with_user = user_folder is not None and _same_folder(self.folder, user_folder)
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.folder)!r}, {len(self._manifest())} files written by tpu_lecture)"
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def wrote(self, name: str) -> bool:
+        """True if the package wrote ``name`` here itself (and this is not your data folder too)."""
+        return not self.shared_with_user and name in self._manifest()
+
+    def fetch(self, name: str, url: str, download: Download, expected: Expected) -> Path:
+        """Download ``url`` as ``name``: into a side file, verified, then renamed into place and listed.
+
+        Raises ``OSError`` (no network, a read-only cache) or ``ValueError`` (not the expected file);
+        nothing half-written or unverified is left behind.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        side = self.path(f".{name}.download")
+        try:
+            download(url, side)
+            if not side.is_file():
+                raise ValueError(f"the download wrote no file at {side}")
+            problem = expected.problem(side)
+            if problem is not None:
+                raise ValueError(f"the download is not the expected file: {problem}")
+            os.replace(side, self.path(name))
+        finally:
+            with contextlib.suppress(OSError):
+                side.unlink()
+        self._record(name, expected.sha256, url)
+        return self.path(name)
+
+    def discard(self, name: str, problem: str) -> None:
+        """Delete a damaged copy the package wrote; anything else is left as it is, with a warning."""
+        path = self.path(name)
+        if not self.wrote(name):
+            _announce(f"skipping {problem}; the package did not write this file, so it is left as it is")
+            return
+        try:
+            path.unlink()
+        except OSError as error:
+            _announce(f"skipping {problem}; it could not be deleted ({error.strerror or error}), so it stays")
+            return
+        self._forget(name)
+        _announce(f"the cached copy was damaged and is deleted (a fresh download replaces it): {problem}")
+
+    def _manifest(self) -> dict[str, Any]:
+        try:
+            files = json.loads(self.path(self.MANIFEST).read_text(encoding="utf-8")).get("files", {})
+        except (OSError, ValueError, AttributeError):
+            return {}
+        return files if isinstance(files, dict) else {}
+
+    def _record(self, name: str, sha256: str, url: str) -> None:
+        files = {**self._manifest(), name: {"sha256": sha256, "url": url}}
+        self._write_manifest(files)
+
+    def _forget(self, name: str) -> None:
+        files = self._manifest()
+        files.pop(name, None)
+        self._write_manifest(files)
+
+    def _write_manifest(self, files: dict[str, Any]) -> None:
+        record = {"written_by": "tpu_lecture", "files": files}
+        with contextlib.suppress(OSError):
+            write_atomically(self.path(self.MANIFEST), json.dumps(record, indent=1).encode("utf-8"))
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
 
 
 # ----------------------------------------------------------------------------------------- Shakespeare
@@ -136,19 +275,32 @@ class TextCorpus:
         return f"TextCorpus({len(self.text):,} characters, fallback={self.fallback}, source={self.source!r})"
 
 
-def shakespeare_problem(path: Path) -> str | None:
-    """What is wrong with a supposed copy of shakespeare.txt (size, then sha256), or None if it is intact."""
-    size = path.stat().st_size
-    if size != SHAKESPEARE_BYTES:
-        return f"{path} has {size:,} bytes, not {SHAKESPEARE_BYTES:,} (truncated or a different file)"
-    digest = sha256_of(path)
-    if digest != SHAKESPEARE_SHA256:
-        return f"{path} has sha256 {digest[:16]}…, not {SHAKESPEARE_SHA256[:16]}… (corrupted)"
+def _read_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8")
+
+
+def _shakespeare_in_folder(folder: Path | None, expected: Expected) -> TextCorpus | None:
+    """The verified text from your data folder, or None (a bad copy is announced and left alone)."""
+    if folder is None:
+        return None
+    present = [folder / name for name in SHAKESPEARE_FILES if (folder / name).is_file()]
+    for path in present:
+        problem = expected.problem(path)
+        if problem is None:
+            return TextCorpus(_read_text(path), f"{path} (data folder)", path=path)
+        _announce(f"skipping {problem}; your file is left as it is")
     return None
 
 
-def _read_text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8")
+def _shakespeare_cached(cache: Cache, expected: Expected) -> TextCorpus | None:
+    cached = cache.path("shakespeare.txt")
+    if not cached.is_file():
+        return None
+    problem = expected.problem(cached)
+    if problem is None:
+        return TextCorpus(_read_text(cached), f"{cached} (cache of {SHAKESPEARE_URL})", path=cached)
+    cache.discard("shakespeare.txt", problem)
+    return None
 
 
 def load_shakespeare(
@@ -157,47 +309,30 @@ def load_shakespeare(
     cache_dir: str | os.PathLike | None = None,
     download: Download = download_file,
     offline: bool | None = None,
+    expected: Expected = SHAKESPEARE,
 ) -> TextCorpus:
-    """TensorFlow's shakespeare.txt, verified by size and sha256: from the data folder, the cache or the web.
+    """TensorFlow's shakespeare.txt, verified by size and sha256: from your data folder, the cache or the web.
 
-    A corrupt copy in the package's cache is deleted and downloaded again; a corrupt copy in your data
-    folder is skipped with a warning and left alone. With no network and no file, the text is a fallback
-    corpus built from the Python standard library's docstrings, announced by a ``FallbackDataWarning``
-    and labelled ``fallback=True``.
+    A damaged copy the package cached itself is deleted and downloaded again; any other damaged copy is
+    skipped with a warning and left alone. With no network and no file, the text is a fallback corpus built
+    from the Python standard library's docstrings, announced by a ``FallbackDataWarning`` and labelled
+    ``fallback=True``. ``expected`` is the file's checksum (tests pass their own).
     """
     folder = data_folder(data_dir)
-    if folder is not None:
-        for name in SHAKESPEARE_FILES:
-            path = folder / name
-            if not path.is_file():
-                continue
-            problem = shakespeare_problem(path)
-            if problem is None:
-                return TextCorpus(_read_text(path), f"{path} (data folder)", path=path)
-            _announce(f"skipping {problem}; your file is left as it is")
-
-    cached = cache_folder(cache_dir) / "shakespeare.txt"
-    if cached.is_file():
-        problem = shakespeare_problem(cached)
-        if problem is None:
-            return TextCorpus(_read_text(cached), f"{cached} (cache of {SHAKESPEARE_URL})", path=cached)
-        _announce(f"the cached copy is damaged and is deleted (a fresh download replaces it): {problem}")
-        cached.unlink()
-
-    offline_now = offline_requested() if offline is None else offline
-    why = OFFLINE_REASON if offline_now else ""
-    if not offline_now:
+    found = _shakespeare_in_folder(folder, expected)
+    cache = Cache(cache_folder(cache_dir), user_folder=folder)
+    found = found or _shakespeare_cached(cache, expected)
+    if found is not None:
+        return found
+    why = OFFLINE_REASON if (offline_requested() if offline is None else offline) else ""
+    if not why:
         try:
-            download(SHAKESPEARE_URL, cached)
-        except Exception as error:  # no network, proxy, HTTP error: all mean "use the fallback"
+            path = cache.fetch("shakespeare.txt", SHAKESPEARE_URL, download, expected)
+            return TextCorpus(_read_text(path), f"{path} (downloaded from {SHAKESPEARE_URL})", path=path)
+        except ValueError as error:
+            why = str(error)
+        except Exception as error:  # no network, proxy, HTTP error, read-only cache: all mean "use the fallback"
             why = f"the download failed ({type(error).__name__}: {error})"
-        else:
-            problem = shakespeare_problem(cached) if cached.is_file() else f"{cached} was not written"
-            if problem is None:
-                return TextCorpus(_read_text(cached), f"{cached} (downloaded from {SHAKESPEARE_URL})", path=cached)
-            why = f"the download is not the expected file: {problem}"
-            cached.unlink(missing_ok=True)
-
     text, source = fallback_corpus()
     _announce(
         f"Shakespeare is not available ({why}; {_no_file_in(folder, ' or '.join(SHAKESPEARE_FILES))}). "
@@ -319,8 +454,8 @@ class _BatchUnpickler(pickle.Unpickler):
 def _parse_batch(raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         batch = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
-        labels = np.asarray(batch[b"labels"], dtype=np.uint8)
+        data = np.asarray(batch[b"data"])  # no cast: a wrong dtype must show, not be silently converted
+        labels = np.asarray(batch[b"labels"])
     except (pickle.UnpicklingError, KeyError, TypeError, EOFError, ValueError) as error:
         raise ValueError(f"{where} is not a CIFAR-10 batch file ({error})") from error
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
@@ -392,6 +527,68 @@ def synthetic_cifar10(n_train: int = CIFAR10_TRAIN, n_test: int = CIFAR10_TEST, 
     return Cifar10(x_train, y_train, x_test, y_test, f"synthetic (seed {seed})", synthetic=True)
 
 
+def cifar10_problem(x_train: Any, y_train: Any, x_test: Any, y_test: Any) -> str | None:
+    """What makes these arrays not CIFAR-10 as the lecture trains on it, or None: uint8 images of shape
+    (N, 32, 32, 3) (pixels 0–255), integer labels 0–9, one label per image."""
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim != 4 or x.shape[1:] != (32, 32, 3):
+            return f"{split} images have shape {x.shape}, not (N, 32, 32, 3)"
+        if x.dtype != np.uint8:
+            return f"{split} images are {x.dtype}, not uint8 pixels 0–255 (already scaled or converted?)"
+        if y.dtype.kind not in "iu":
+            return f"{split} labels are {y.dtype}, not integers"
+        y = y.reshape(-1)
+        if len(y) != len(x):
+            return f"{len(x)} {split} images but {len(y)} labels"
+        if len(y) and (int(y.min()) < 0 or int(y.max()) > 9):
+            return f"{split} labels run from {int(y.min())} to {int(y.max())}, not 0–9"
+    return None
+
+
+def _cifar10_in_folder(folder: Path | None) -> tuple[tuple[np.ndarray, ...], str] | None:
+    """(arrays, source) from your data folder's archive (sha256-checked) or extracted folder, or None."""
+    if folder is None:
+        return None
+    archive, extracted = folder / CIFAR10_ARCHIVE, folder / CIFAR10_FOLDER
+    if archive.is_file():
+        problem = CIFAR10.problem(archive)
+        if problem is None:
+            return read_cifar10_archive(archive), f"{archive} (data folder)"
+        _announce(f"skipping {problem}; your file is left as it is")
+    if extracted.is_dir():
+        try:
+            return read_cifar10_folder(extracted), f"{extracted} (data folder)"
+        except ValueError as error:
+            _announce(f"skipping {extracted}: {error}; your folder is left as it is")
+    return None
+
+
+def _cifar10_from_keras(download: Callable[[], tuple[np.ndarray, ...]], offline: bool) -> tuple[Any, str, str]:
+    """(arrays or None, source, why not): Keras's cache when offline, else its loader (which downloads)."""
+    if offline:
+        cached = next((f for f in _keras_cache_folders() if f.is_dir()), None)
+        if cached is None:
+            return None, "", OFFLINE_REASON
+        return read_cifar10_folder(cached), f"{cached} (Keras cache)", OFFLINE_REASON
+    try:
+        return download(), "keras.datasets.cifar10 (Keras cache or download)", ""
+    except Exception as error:  # no network, HTTP error, bad download: all mean "synthetic"
+        return None, "", f"the download failed ({type(error).__name__}: {error})"
+
+
+def _checked(found: tuple[Any, str] | None) -> tuple[tuple[np.ndarray, ...], str] | None:
+    """``found`` if its arrays are CIFAR-10 as expected; else None, announcing what was wrong."""
+    if found is None or found[0] is None:
+        return None
+    arrays, source = found
+    problem = cifar10_problem(*arrays)
+    if problem is not None:
+        _announce(f"skipping CIFAR-10 from {source}: {problem}; it is not trained on")
+        return None
+    return tuple(np.asarray(a) for a in arrays), source
+
+
 def load_cifar10(
     *,
     limit: int | None = None,
@@ -403,51 +600,30 @@ def load_cifar10(
     """CIFAR-10 from the data folder (``cifar-10-python.tar.gz``, sha256-checked, or an extracted
     ``cifar-10-batches-py`` folder), else Keras's loader and cache, else announced synthetic data.
 
+    Whatever the source, the arrays are checked (shapes, uint8 pixels, labels 0–9) before they are used.
     ``limit`` keeps only the first ``limit`` images of each split, for small CPU runs.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit={limit!r} must be a whole number of images, at least 1 (or None for all)")
-    arrays, source, why = None, "", ""
+    if limit is not None:
+        limit = whole_number("limit", limit)
     folder = data_folder(data_dir)
-    if folder is not None:
-        archive, extracted = folder / CIFAR10_ARCHIVE, folder / CIFAR10_FOLDER
-        if archive.is_file():
-            digest = sha256_of(archive)
-            if digest == CIFAR10_SHA256:
-                arrays, source = read_cifar10_archive(archive), f"{archive} (data folder)"
-            else:
-                _announce(
-                    f"skipping {archive}: sha256 {digest[:16]}… is not the official {CIFAR10_SHA256[:16]}… "
-                    "(truncated or corrupted); your file is left as it is"
-                )
-        if arrays is None and extracted.is_dir():
-            arrays, source = read_cifar10_folder(extracted), f"{extracted} (data folder)"
-
-    if arrays is None:
-        if offline_requested() if offline is None else offline:
-            why = OFFLINE_REASON
-            cached = next((f for f in _keras_cache_folders() if f.is_dir()), None)
-            if cached is not None:
-                arrays, source = read_cifar10_folder(cached), f"{cached} (Keras cache)"
-        else:
-            try:
-                arrays, source = download(), "keras.datasets.cifar10 (Keras cache or download)"
-            except Exception as error:  # no network, HTTP error, bad download: all mean "synthetic"
-                why = f"the download failed ({type(error).__name__}: {error})"
-
-    if arrays is None:
+    found = _checked(_cifar10_in_folder(folder))
+    why = ""
+    if found is None:
+        arrays, source, why = _cifar10_from_keras(download, offline_requested() if offline is None else offline)
+        found = _checked((arrays, source))
+    if found is None:
         n_train, n_test = (CIFAR10_TRAIN, CIFAR10_TEST) if limit is None else (limit, min(limit, CIFAR10_TEST))
-        data = synthetic_cifar10(n_train, n_test, seed=seed)
         _announce(
-            f"CIFAR-10 is not available ({why}; {_no_file_in(folder, CIFAR10_ARCHIVE)}). Using SYNTHETIC "
-            "CIFAR-shaped data: fine for measuring speed, meaningless for accuracy; results are labelled synthetic."
+            f"CIFAR-10 is not available ({why or 'no usable copy'}; {_no_file_in(folder, CIFAR10_ARCHIVE)}). "
+            "Using SYNTHETIC CIFAR-shaped data: fine for measuring speed, meaningless for accuracy; results "
+            "are labelled synthetic."
         )
-        return data
-
-    x_train, y_train, x_test, y_test = (np.asarray(a) for a in arrays)
+        return synthetic_cifar10(n_train, n_test, seed=seed)
+    (x_train, y_train, x_test, y_test), source = found
     if limit is not None:
         x_train, y_train, x_test, y_test = (np.ascontiguousarray(a[:limit]) for a in (x_train, y_train, x_test, y_test))
-    return Cifar10(x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), source)
+    labels = (np.asarray(y, dtype=np.uint8).reshape(-1) for y in (y_train, y_test))
+    return Cifar10(x_train, next(labels), x_test, next(labels), source)
 
 
 # ----------------------------------------------------------------------------------- input pipelines
@@ -461,17 +637,9 @@ def flatten_images(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
 
 
-def _check_positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}={value!r} must be a whole number")
-    if value < 1:
-        raise ValueError(f"{name}={value} must be at least 1")
-    return int(value)
-
-
 def whole_batches(*arrays: np.ndarray, batch_size: int) -> tuple[np.ndarray, ...]:
     """The arrays cut to a whole number of batches (the remainder dropped), so every step has one shape."""
-    batch_size = _check_positive("batch_size", batch_size)
+    batch_size = whole_number("batch_size", batch_size)
     lengths = {len(a) for a in arrays}
     if len(lengths) != 1:
         raise ValueError(f"arrays have different lengths {sorted(lengths)}: they must hold the same samples")
@@ -488,7 +656,7 @@ def per_replica_batch(batch_size: int, replicas: int) -> tuple[int, str]:
     A batch that does not divide is rounded down to the nearest multiple (up to one sample per core when
     it is smaller than the number of cores).
     """
-    batch_size, replicas = _check_positive("batch_size", batch_size), _check_positive("replicas", replicas)
+    batch_size, replicas = whole_number("batch_size", batch_size), whole_number("replicas", replicas)
     if batch_size % replicas == 0:
         return batch_size, f"batch {batch_size} splits evenly: {batch_size // replicas} per replica on {replicas}"
     adjusted = max(replicas, batch_size - batch_size % replicas)
@@ -517,8 +685,8 @@ def char_arrays(
     """(inputs, targets) int32 arrays of shape (N, seq_len): windows of the text's bytes and the same
     windows shifted by one byte, the next-character targets. Windows start every ``stride`` bytes
     (default ``seq_len``: no overlap); with ``batch_size`` N is cut to whole batches."""
-    seq_len = _check_positive("seq_len", seq_len)
-    stride = seq_len if stride is None else _check_positive("stride", stride)
+    seq_len = whole_number("seq_len", seq_len)
+    stride = seq_len if stride is None else whole_number("stride", stride)
     codes = encode_text(text)
     if len(codes) < seq_len + 1:
         raise ValueError(f"the text has {len(codes)} bytes, too few for one window of seq_len+1 = {seq_len + 1}")
