@@ -9,6 +9,7 @@ tpu_lecture.GITHUB_REPO, so a fork changes one line.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ import nbformat
 from nbclient import NotebookClient
 
 import tpu_lecture
+from tpu_lecture.runtime.quiet import without_noise
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -26,19 +28,33 @@ def colab_url(name: str, repo: str = tpu_lecture.GITHUB_REPO) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}"
 
 
+# Packages the lecture needs beside numpy that a Colab runtime may lack: (module, pip name). Installed with
+# their own dependencies (sympy needs mpmath). TensorFlow and JAX are never among them.
+SMALL_PACKAGES = (("ml_dtypes", "ml_dtypes"), ("sympy", "sympy"), ("PIL", "pillow"), ("matplotlib", "matplotlib"),
+                  ("ipywidgets", "ipywidgets"))
+
+
 def setup_source(repo: str = tpu_lecture.GITHUB_REPO) -> str:
-    """The setup cell: on Colab install the package alone (never TensorFlow or JAX); elsewhere a no-op."""
+    """The setup cell: in Colab, install the package alone (never TensorFlow or JAX) and the small missing
+    packages with their dependencies; where the package is installed, nothing. Then the runtime report."""
+    pairs = [f'("{module}", "{name}")' for module, name in SMALL_PACKAGES]
+    small = ",\n              ".join(", ".join(pairs[i:i + 3]) for i in range(0, len(pairs), 3))
     return f'''# NBVAL_IGNORE_OUTPUT
-# Setup. In Colab this installs the lecture's package without its dependencies (Colab already has
-# TensorFlow or JAX, NumPy, matplotlib and ipywidgets) plus any small ones that are missing.
+# Setup. In Colab this installs the lecture's package without its dependencies (the runtime already has
+# TensorFlow or JAX) and the small packages it needs that are missing; where it is installed, nothing.
 import importlib.util
 import subprocess
 import sys
 
 if importlib.util.find_spec("tpu_lecture") is None:
-    small = [name for name in ("ml_dtypes", "sympy") if importlib.util.find_spec(name) is None]
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "git+https://github.com/{repo}", *small], check=True)
+    needed = ({small})
+    small = [pip for module, pip in needed if importlib.util.find_spec(module) is None]
+    for args in [["--no-deps", "git+https://github.com/{repo}"]] + ([small] if small else []):
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
+            raise SystemExit(f"Could not install {{args[-1]}} ({{why}}): check that this runtime is online, "
+                             "then run this cell again.")
 import tpu_lecture as tl
 
 tl.use_best_backend()  # Keras on JAX where only JAX sees a TPU (Colab TPUs); otherwise TensorFlow
@@ -55,6 +71,36 @@ def refresh_generated_cells(nb: nbformat.NotebookNode, name: str) -> None:
             cell.source = setup_source()
 
 
+def drop_framework_noise(nb: nbformat.NotebookNode) -> int:
+    """Take TensorFlow's and JAX's start-up log lines out of the stored stderr outputs; returns how many
+    lines went. Warnings the lecture means (a fallback to stand-in data, say) stay."""
+    dropped = 0
+    for cell in nb.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                text = without_noise(output.text)
+                dropped += output.text.count("\n") - text.count("\n")
+                if not text:
+                    continue
+                output.text = text
+            kept.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = kept
+    return dropped
+
+
+def write_atomically(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write the notebook to a temporary file beside ``path``, then rename it into place: an interrupted
+    run never leaves half a notebook."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        nbformat.write(nb, temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def execute(path: Path, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
     refresh_generated_cells(nb, path.name)
@@ -63,7 +109,8 @@ def execute(path: Path, timeout: int = 900) -> float:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources)
     client.execute()
     seconds = time.perf_counter() - start
-    nbformat.write(nb, path)
+    drop_framework_noise(nb)
+    write_atomically(nb, path)
     return seconds
 
 

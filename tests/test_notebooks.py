@@ -79,3 +79,80 @@ def test_notebook_is_stored_executed_small_and_draws_its_own_figures(name):
 def test_the_repository_path_is_one_setting():
     assert script.setup_source().count(tpu_lecture.GITHUB_REPO) == 1
     assert tpu_lecture.GITHUB_REPO in script.colab_url("00_start_here.ipynb")
+
+
+class FakePip:
+    """Stands in for ``subprocess.run`` in the setup cell: records each pip call, fails where told."""
+
+    def __init__(self, fail_on: str | None = None):
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def __call__(self, command, **kwargs):
+        import subprocess
+
+        self.calls.append(command[command.index("install") + 1:])
+        failed = self.fail_on is not None and any(self.fail_on in part for part in command)
+        stderr = "ERROR: Could not find a version that satisfies the requirement (network is unreachable)\n"
+        return subprocess.CompletedProcess(command, 1 if failed else 0, "", stderr if failed else "")
+
+
+def _run_setup_cell(monkeypatch, missing: set[str], pip: FakePip) -> str:
+    import contextlib
+    import importlib.util
+    import io
+    import subprocess
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in missing else real_find_spec(name, *a))
+    monkeypatch.setattr(subprocess, "run", pip)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(script.setup_source(), "setup cell", "exec"), {})
+    return out.getvalue()
+
+
+def test_the_setup_cell_does_nothing_where_the_package_is_installed(monkeypatch):
+    pip = FakePip()
+    printed = _run_setup_cell(monkeypatch, set(), pip)
+    assert pip.calls == [] and "Keras backend" in printed
+
+
+def test_the_setup_cell_on_colab_installs_the_package_alone_and_small_ones_with_their_dependencies(monkeypatch):
+    pip = FakePip()
+    _run_setup_cell(monkeypatch, {"tpu_lecture", "sympy", "ml_dtypes"}, pip)
+    first, second = pip.calls
+    assert first[:2] == ["-q", "--no-deps"] and first[2] == f"git+https://github.com/{tpu_lecture.GITHUB_REPO}"
+    assert second == ["-q", "ml_dtypes", "sympy"], "small packages come with their dependencies (sympy: mpmath)"
+    everything = " ".join(part for call in pip.calls for part in call)
+    assert "tensorflow" not in everything and "jax" not in everything
+
+
+def test_the_setup_cell_says_in_one_line_what_to_do_when_it_cannot_install(monkeypatch):
+    with pytest.raises(SystemExit) as stop:
+        _run_setup_cell(monkeypatch, {"tpu_lecture"}, FakePip(fail_on="git+"))
+    message = str(stop.value)
+    assert "\n" not in message and "Could not install" in message and "online" in message
+    assert "network is unreachable" in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("name", LISTED)
+def test_no_stored_output_holds_framework_log_lines(name):
+    from tpu_lecture.runtime.quiet import is_framework_noise
+
+    noisy = [line for cell in _cells(name) for output in cell.get("outputs", [])
+             for line in "".join(output.get("text", "")).splitlines() if is_framework_noise(line)]
+    assert not noisy, f"{len(noisy)} framework log lines stored, e.g. {noisy[0][:100]!r}"
+
+
+def test_framework_noise_is_told_from_what_matters():
+    from tpu_lecture.runtime.quiet import is_framework_noise, without_noise
+
+    noise = ["WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+             "I0000 00:00:1795674186.818040   15311 port.cc:153] oneDNN custom operations are on.",
+             "E0000 00:00:1795674191.121674   15311 cuda_platform.cc:52] failed call to cuInit: INTERNAL"]
+    kept = ["/tmp/ipykernel_1/2.py:1: FallbackDataWarning: CIFAR-10 is not available", "ValueError: bad size"]
+    assert all(map(is_framework_noise, noise)) and not any(map(is_framework_noise, kept))
+    assert without_noise("\n".join(noise + kept) + "\n") == "\n".join(kept) + "\n"
