@@ -169,3 +169,19 @@ def test_cpu_estimate_rejects_nonsense(bad):
 def test_cpu_estimate_of_this_machine_runs():
     chip = hardware.cpu_estimate()
     assert chip.peak_flops > 0 and chip.estimate
+
+
+def test_every_chip_has_one_peak_per_format_and_the_headline_among_them():
+    t4 = hardware.get("T4")
+    assert t4.peak("float32") == pytest.approx(8.1e12) and t4.peak("fp16") == pytest.approx(65e12)
+    assert t4.peak("bfloat16") is None and t4.peak("tf32") is None  # Turing has neither
+    h200 = hardware.get("H200")
+    assert h200.peak("tfloat32") == pytest.approx(494.5e12) and h200.peak("bf16") == h200.peak_flops
+    assert hardware.get("TPU v5e").peak("float32") is None  # TPUs multiply float32 in bfloat16 passes
+    assert hardware.get("TPU v3").peak("bfloat16", per_device=True) == pytest.approx(61.5e12)
+    for chip in hardware.chips():
+        assert chip.peaks[chip.peak_dtype] == chip.peak_flops
+        assert set(chip.peaks) <= {"float32", "tfloat32", "bfloat16", "float16", "int8"}
+        low_precision = [v for k, v in chip.peaks.items() if k in ("bfloat16", "float16")]
+        if "float32" in chip.peaks and low_precision:
+            assert max(low_precision) > chip.peaks["float32"], chip.name

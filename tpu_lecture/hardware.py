@@ -2,8 +2,10 @@
 
 ``get("TPU v5e")`` looks a chip up by its canonical name; ``match("TPU v5 lite")`` maps a device name as a
 runtime reports it (JAX's ``device_kind``, TensorFlow's device details, ``/proc/cpuinfo``) onto the table.
-Peak rates count 1 MAC as 2 FLOPs. Every figure names its source: ``shared/reference/FACTS.md``, and for
-Colab's GPUs (T4, L4, A100), NVIDIA's datasheets.
+Peak rates count 1 MAC as 2 FLOPs and are dense (no sparsity). A chip has one peak per number format it
+multiplies in (``chip.peak("float32")``, ``chip.peak("bfloat16")``): a percentage of peak must use the
+format that ran. Every figure names its source: the TPU v1 paper, Google's Cloud TPU pages, NVIDIA's
+datasheets.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Sources, as FACTS.md names them.
+# Sources.
 JOUPPI_2017 = ("Jouppi et al., 'In-Datacenter Performance Analysis of a Tensor Processing Unit', ISCA 2017, "
                "arXiv:1704.04760")
 CLOUD_TPU_DOCS = "Google Cloud TPU documentation, system architecture pages"
 SCALING_BOOK = "'How to Scale Your Model' (jax-ml scaling-book), TPU chapter"
-NVIDIA_DATASHEET = "NVIDIA datasheet, as reproduced by secondary sources"
+NVIDIA_DATASHEET = "NVIDIA H100 / H200 Tensor Core GPU datasheets (SXM parts, dense)"
 JAX_DEVICE_MODEL = ("JAX shows each TensorCore of a v2/v3 chip as its own device; v4 and v5p join their two "
                     "TensorCores into one device (megacore)")
 
@@ -48,6 +50,20 @@ class Chip:
     notes: str = ""
     aliases: tuple[str, ...] = ()
     patterns: tuple[str, ...] = field(default=(), repr=False)  # regexes over normalised runtime device names
+    other_peaks: tuple[tuple[str, float], ...] = ()  # (format, FLOP/s) besides the headline peak_dtype
+
+    @property
+    def peaks(self) -> dict[str, float]:
+        """Peak FLOP/s (int8: ops/s) per number format the chip multiplies in, the headline one included."""
+        return {self.peak_dtype: self.peak_flops, **dict(self.other_peaks)}
+
+    def peak(self, dtype: str, per_device: bool = False) -> float | None:
+        """Peak in ``dtype`` ("float32", "tfloat32", "bfloat16", "float16", "int8"), None where the
+        source gives none (a TPU's float32, say, which it computes in several bfloat16 passes)."""
+        value = self.peaks.get(DTYPE_NAMES.get(str(dtype).lower(), str(dtype).lower()))
+        if value is None or not per_device:
+            return value
+        return value / (self.devices_per_chip or 1)
 
     @property
     def peak_flops_per_device(self) -> float:
@@ -97,6 +113,10 @@ class Chip:
                 f"memory {bandwidth}{label})")
 
 
+# Other spellings of the number formats, mapped onto the names the table uses.
+DTYPE_NAMES = {"fp32": "float32", "f32": "float32", "tf32": "tfloat32", "bf16": "bfloat16", "fp16": "float16",
+               "f16": "float16", "half": "float16", "i8": "int8"}
+
 _TPU_SUFFIX = r"(?![\w.])"
 
 CHIPS: tuple[Chip, ...] = (
@@ -145,6 +165,7 @@ CHIPS: tuple[Chip, ...] = (
         notes="Colab's free TPU runtime (v5e-1); JAX reports it as 'TPU v5 lite'",
         aliases=("v5e", "v5 lite", "v5litepod"),
         patterns=(r"\btpu ?v5 ?(lite|e)\b", r"\bv5litepod\b"),
+        other_peaks=(("int8", 393 * TERA),),  # Cloud TPU docs, v5e page: 393 TOPS int8
     ),
     Chip(
         "TPU v5p", "tpu",
@@ -165,6 +186,7 @@ CHIPS: tuple[Chip, ...] = (
                "JAX reports it as 'TPU v6 lite'"),
         aliases=("Trillium", "v6e", "v6 lite"),
         patterns=(r"\btpu ?v6 ?(lite|e)\b", r"\btrillium\b"),
+        other_peaks=(("int8", 1836 * TERA),),  # Cloud TPU docs, v6e page: 1836 TOPS int8
     ),
     Chip(
         "TPU7x", "tpu",
@@ -191,6 +213,8 @@ CHIPS: tuple[Chip, ...] = (
         notes="the SXM part; PCIe and NVL parts have other figures and are not matched",
         aliases=("H100 SXM", "NVIDIA H100"),
         patterns=(r"\bh100\b(?!.*\b(pcie|nvl)\b)",),
+        other_peaks=(("float32", 67 * TERA), ("tfloat32", 494.5 * TERA), ("float16", 989 * TERA),
+                     ("int8", 1979 * TERA)),  # NVIDIA H100 datasheet, SXM, dense (sparsity doubles the last three)
     ),
     Chip(
         "H200", "gpu",
@@ -200,8 +224,10 @@ CHIPS: tuple[Chip, ...] = (
         notes="the SXM part; the NVL part has other figures and is not matched",
         aliases=("NVIDIA H200",),
         patterns=(r"\bh200\b(?!.*\bnvl\b)",),
+        other_peaks=(("float32", 67 * TERA), ("tfloat32", 494.5 * TERA), ("float16", 989 * TERA),
+                     ("int8", 1979 * TERA)),  # NVIDIA H200 datasheet, SXM, dense: the H100's compute
     ),
-    # Colab's GPUs. Not in FACTS.md: NVIDIA's product datasheets, dense tensor-core peaks (sparsity doubles them).
+    # Colab's GPUs: NVIDIA's product datasheets, dense tensor-core peaks (sparsity doubles them).
     Chip(
         "T4", "gpu",
         peak_flops=65 * TERA, peak_dtype="float16",  # no bfloat16 on Turing (NVIDIA T4 datasheet)
@@ -210,6 +236,7 @@ CHIPS: tuple[Chip, ...] = (
         notes="Colab's free GPU; 8.1 TFLOPS in float32 without tensor cores",
         aliases=("Tesla T4", "NVIDIA T4"),
         patterns=(r"\bt4\b",),
+        other_peaks=(("float32", 8.1 * TERA), ("int8", 130 * TERA)),  # NVIDIA T4 datasheet (no TF32, no bf16)
     ),
     Chip(
         "L4", "gpu",
@@ -218,6 +245,8 @@ CHIPS: tuple[Chip, ...] = (
         source="NVIDIA L4 datasheet (BF16 tensor cores, dense)",
         aliases=("NVIDIA L4",),
         patterns=(r"\bl4\b",),
+        other_peaks=(("float32", 30.3 * TERA), ("tfloat32", 60 * TERA), ("float16", 121 * TERA),
+                     ("int8", 242 * TERA)),  # NVIDIA L4 datasheet, dense (it lists 120 / 242 / 485 with sparsity)
     ),
     Chip(
         "A100 40GB", "gpu",
@@ -226,6 +255,8 @@ CHIPS: tuple[Chip, ...] = (
         source="NVIDIA A100 datasheet (BF16 tensor cores, dense; SXM4 40 GB)",
         aliases=("A100", "A100-SXM4-40GB", "NVIDIA A100"),
         patterns=(r"\ba100\b(?!.*\b(80 ?gb|pcie)\b)",),
+        other_peaks=(("float32", 19.5 * TERA), ("tfloat32", 156 * TERA), ("float16", 312 * TERA),
+                     ("int8", 624 * TERA)),  # NVIDIA A100 datasheet, dense (sparsity doubles the last three)
     ),
     Chip(
         "A100 80GB", "gpu",
@@ -234,6 +265,8 @@ CHIPS: tuple[Chip, ...] = (
         source="NVIDIA A100 datasheet (BF16 tensor cores, dense; SXM4 80 GB)",
         aliases=("A100-SXM4-80GB",),
         patterns=(r"\ba100\b(?!.*\bpcie\b).*\b80 ?gb\b(?!.*\bpcie\b)",),
+        other_peaks=(("float32", 19.5 * TERA), ("tfloat32", 156 * TERA), ("float16", 312 * TERA),
+                     ("int8", 624 * TERA)),  # NVIDIA A100 datasheet, dense (sparsity doubles the last three)
     ),
     Chip(
         "Haswell E5-2699 v3", "cpu",
@@ -242,6 +275,7 @@ CHIPS: tuple[Chip, ...] = (
         notes="the server CPU the TPU v1 paper compares with; 2.6 TOPS in 8-bit",
         aliases=("E5-2699 v3", "Haswell"),
         patterns=(r"\be5-2699 v3\b",),
+        other_peaks=(("int8", 2.6 * TERA),),  # Jouppi 2017, comparison chips (per die)
     ),
 )
 
