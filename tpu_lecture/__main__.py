@@ -14,10 +14,6 @@ from pathlib import Path
 import tpu_lecture
 
 
-class UsageError(ValueError):
-    """A command-line value that cannot be used; its message says what to type instead."""
-
-
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose mistakes cost one line and exit status 2, as everywhere else."""
 
