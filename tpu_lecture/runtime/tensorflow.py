@@ -101,9 +101,10 @@ def sync(out: Any) -> None:
 
 def device_of(out: Any, known: Sequence[Device]) -> Device | None:
     """The device a tensor lives on, as TensorFlow's probe named it where it did."""
-    if not getattr(out, "device", None):
+    where = getattr(out, "device", None)
+    if not isinstance(where, str) or "/device:" not in where:  # not a tensor (NumPy arrays say "cpu")
         return None
-    label = "/device:" + out.device.rsplit("/device:", 1)[-1]
+    label = "/device:" + where.rsplit("/device:", 1)[-1]
     for d in known:
         if d.id == label:
             return d
