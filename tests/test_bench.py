@@ -574,11 +574,11 @@ def test_results_from_another_runtime_line_up_with_the_reference():
 
 # --- the steps of benchmark() ------------------------------------------------------------------------------
 
-def test_repeats_say_when_enough_calls_were_timed():
+def test_repeats_give_the_limits_of_the_timed_loop():
     fixed = bench.Repeats.checked(warmup=0, repeat=3, target_time=1.0, min_repeat=5, max_repeat=10)
-    assert [fixed.enough(n, 99.0) for n in (2, 3)] == [False, True]
-    filled = bench.Repeats.checked(warmup=1, repeat=None, target_time=1.0, min_repeat=2, max_repeat=4)
-    assert not filled.enough(1, 5.0) and filled.enough(2, 1.0) and not filled.enough(3, 0.5) and filled.enough(4, 0)
+    assert fixed.limits() == (3, 3, float("inf"))
+    filled = bench.Repeats.checked(warmup=1, repeat=None, target_time=1, min_repeat=2, max_repeat=4)
+    assert filled.limits() == (4, 2, 1.0) and isinstance(filled.target_time, float)
 
 
 def test_an_in_place_function_is_waited_for_by_its_inputs_framework(monkeypatch):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import math
 import os
 import platform
 import statistics
@@ -111,11 +112,12 @@ class Repeats:
         max_repeat = whole_number("max_repeat", max_repeat, min_repeat)
         return cls(warmup, repeat, positive("target_time", target_time), min_repeat, max_repeat)
 
-    def enough(self, calls: int, seconds: float) -> bool:
-        """Whether ``calls`` timed calls taking ``seconds`` in all are enough."""
+    def limits(self) -> tuple[int, int, float]:
+        """(most calls, fewest calls, seconds to fill): stop at the most, or at the fewest once the seconds
+        are filled. A fixed ``repeat`` is both the most and the fewest."""
         if self.repeat is not None:
-            return calls >= self.repeat
-        return calls >= self.max_repeat or (calls >= self.min_repeat and seconds >= self.target_time)
+            return self.repeat, self.repeat, math.inf
+        return self.max_repeat, self.min_repeat, self.target_time
 
 
 _MEASURED = frozenset({
@@ -179,6 +181,7 @@ def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync
         if i == 0:
             first_call = timer() - start
     samples: list[float] = []
+    wanted, enough, stop_at = repeats.limits()  # plain locals: the loop costs a few tens of nanoseconds a call
     elapsed = 0.0
     while True:
         start = timer()
@@ -186,7 +189,7 @@ def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync
         took = timer() - start
         samples.append(took)
         elapsed += took
-        if repeats.enough(len(samples), elapsed):
+        if len(samples) >= wanted or (len(samples) >= enough and elapsed >= stop_at):
             break
     return Timing(samples, first_call, out, framework)
 
