@@ -133,6 +133,7 @@ def _amount(name: str, value: Any) -> float | None:
 
 
 def _check_sync_and_device(sync: Any, framework: Any, device: Any, info: Mapping[str, Any] | None) -> None:
+    """How to wait, the framework and device named, and ``info``, which may not set what benchmark() measures."""
     if not (isinstance(sync, bool) or callable(sync)):
         raise TypeError(f"sync must be True, False or a function that waits for a result, not {sync!r}")
     if framework is not None:
@@ -223,10 +224,12 @@ def _where(device: Any) -> dict[str, Any]:
 
 
 def _named(name: str, kind: str | None) -> dict[str, Any]:
+    """A device by name and kind, with the peak of its chip (a CPU's estimated from this machine)."""
     return _peak(name, kind, _cpu_chip() if kind == "cpu" else hardware.match(name))
 
 
 def _peak(name: str, kind: str | None, chip: hardware.Chip | None, per_device: bool = True) -> dict[str, Any]:
+    """The result's device fields: name, kind and, where the chip is known, its peaks (per device, or the chip's)."""
     where: dict[str, Any] = {"device": name, "device_kind": kind}
     if chip is not None:
         where.update(chip=None if chip.estimate else chip.name,
@@ -261,15 +264,18 @@ def _context(framework: str, extra: dict[str, Any], source: str) -> dict[str, An
 
 @functools.lru_cache(maxsize=1)
 def _cpu_chip() -> hardware.Chip:
+    """This machine's CPU as a chip with an estimated peak (read once: /proc/cpuinfo does not change)."""
     return hardware.cpu_estimate()
 
 
 def _framework_version(framework: str | None) -> str | None:
+    """The version of the framework as imported (it was, to make the result)."""
     module = sys.modules.get(framework or "")
     return getattr(module, "__version__", None)
 
 
 def _versions(framework: str | None) -> dict[str, str]:
+    """Python's version and those of NumPy, the framework and Keras where imported."""
     found = {"python": platform.python_version()}
     for name in ("numpy", framework, "keras"):
         module = sys.modules.get(name or "")
@@ -286,6 +292,7 @@ def _package_version() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _host() -> str:
+    """The host as results name it: machine, CPUs and CPU model."""
     return f"{platform.machine()}, {os.cpu_count()} CPUs, {host_cpu_name()}"
 
 

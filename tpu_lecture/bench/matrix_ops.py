@@ -114,6 +114,7 @@ def find_device(framework: str, device: str | Device | None = None) -> Device:
 
 
 def _accelerator_frameworks() -> str:
+    """The frameworks that can run on an accelerator, for error messages: "'tensorflow' or 'jax'"."""
     return " or ".join(repr(name) for name in runtime.NAMES if not runtime.adapter(name).HOST_ONLY)
 
 
@@ -131,6 +132,7 @@ def matmul_workload(n: int, dtype: str = "float32", framework: str = "numpy", de
 
 def _workload(workload: str, n: int, dtype: str, framework: str, device: Any, include_transfer: bool,
               seed: int, hosts: tuple[Any, Any] | None = None) -> Workload:
+    """A workload checked, its inputs made (or ``hosts`` reused) and placed by the framework's adapter."""
     one_of("workload", workload, WORKLOADS)
     whole_number("size", n)
     itemsize(dtype)

@@ -94,6 +94,7 @@ def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] 
 
 
 def _chip(chip: hardware.Chip | str) -> hardware.Chip:
+    """A chip, or one named as a runtime reports it ('NVIDIA H200') or as the table does ('H200')."""
     if isinstance(chip, str):
         chip = hardware.match(chip) or hardware.get(chip)
     if not isinstance(chip, hardware.Chip):

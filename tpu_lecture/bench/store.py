@@ -36,6 +36,7 @@ def upgrade(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _add_workload_counts(data: dict[str, Any]) -> None:
+    """FLOPs and bytes of an add or matmul record that states neither, from its shape and dtype."""
     countable = (data.get("workload") in matrix_ops.WORKLOADS and data.get("shape")
                  and data.get("dtype") in matrix_ops.BYTES_PER_ELEMENT)
     if countable and data.get("flops") is None and data.get("bytes_moved") is None:
@@ -44,6 +45,7 @@ def _add_workload_counts(data: dict[str, Any]) -> None:
 
 
 def _median_from_reported(data: Mapping[str, Any]) -> float:
+    """Seconds per call from a reported rate and the amount of work it counts (FLOPs, items or bytes)."""
     reported = data.get("reported") or {}
     for rate, work in (("flops_per_s", "flops"), ("items_per_s", "items"), ("bytes_per_s", "bytes_moved")):
         if reported.get(rate) and data.get(work):
@@ -53,6 +55,7 @@ def _median_from_reported(data: Mapping[str, Any]) -> float:
 
 
 def _add_peak(data: dict[str, Any]) -> None:
+    """The peaks of the chip a record names, where it states none."""
     chip = hardware.match(data["chip"]) if data.get("peak_flops") is None and data.get("chip") else None
     if chip is not None:
         data.update(peak_flops=chip.peak_flops_per_device, peak_dtype=chip.peak_dtype,

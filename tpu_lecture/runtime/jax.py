@@ -85,6 +85,7 @@ def kernel(operation: str, device: Device) -> Callable[..., Any]:
 # --- Keras on JAX: spreading a model over the devices --------------------------------------------------------
 
 def _keras(modules: Mapping[str, Any]) -> Any:
+    """The Keras module passed in (a fake in tests), else the real one."""
     keras = modules.get("keras")
     if keras is None:
         import keras

@@ -49,12 +49,15 @@ class Framework:
         return self.version is not None
 
     def sees(self, platform_: str) -> bool:
+        """Whether it sees a device of the platform ('tpu', 'gpu', 'cpu')."""
         return self.count(platform_) > 0
 
     def count(self, platform_: str) -> int:
+        """How many devices of the platform it sees."""
         return sum(d.platform == platform_ for d in self.devices)
 
     def describe(self) -> str:
+        """One line for the runtime report: version, device labels and any remark."""
         if not self.installed:
             return "not installed"
         devices = ", ".join(d.id for d in self.devices) or "no devices listed"

@@ -105,6 +105,7 @@ class Runtime:
     cores: int = 1
 
     def framework(self, name: str) -> Framework:
+        """The view of framework ``name``; not installed where the report does not list it."""
         for f in self.frameworks:
             if f.name == name:
                 return f
@@ -114,10 +115,6 @@ class Runtime:
     def seen_by(self) -> tuple[str, ...]:
         """The frameworks that see the accelerator (for a CPU: every installed framework)."""
         return tuple(f.name for f in self.frameworks if f.sees(self.accelerator))
-
-    @property
-    def devices(self) -> tuple[Device, ...]:
-        return tuple(d for f in self.frameworks for d in f.devices)
 
     @property
     def chip(self) -> Any:
@@ -178,11 +175,13 @@ def _tpu_holder(name: str, views: Mapping[str, Framework]) -> str | None:
 
 
 def _not_asked(name: str, holder: str) -> Framework:
+    """The view of a framework left unasked because ``holder`` holds the TPU."""
     why = f"not asked: {title(holder)} holds the TPU in this process"
     return Framework(name, machine.package_version(name), error=why)
 
 
 def _failed(name: str, error: Exception) -> Framework:
+    """The view of a framework whose probe raised: reported in the runtime report, never raised."""
     return Framework(name, machine.package_version(name) or "unknown", error=f"probe failed: {error}")
 
 
@@ -386,6 +385,7 @@ def _best_for_this_runtime(
     paths: Callable[[str], list[str]],
     installed: Callable[[str], bool],
 ) -> tuple[str, str]:
+    """The backend this runtime needs and why; the frameworks are asked only where a TPU is plugged in."""
     has_tf, has_jax = installed("tensorflow"), installed("jax")
     if has_jax and not has_tf:
         return "jax", "TensorFlow is not installed, JAX is"
@@ -409,10 +409,12 @@ def _keras_adapter(backend: str) -> ModuleType:
 
 
 def _view(name: str, runtime: Runtime | None) -> Framework:
+    """A framework's view from a runtime report given, else probed (once per process)."""
     return framework(name) if runtime is None else runtime.framework(name)
 
 
 def _backend_in_force(backend: str | None, keras: Any) -> str:
+    """The Keras backend named, else the one of the Keras given, else the one in force (without importing Keras)."""
     if backend is not None:
         return backend
     return keras.backend.backend() if keras is not None else keras_backend()[0]

@@ -53,6 +53,7 @@ def probe(ask: bool | None = None) -> Framework:
 
 
 def _device(tf: Any, physical: Any, kind: str) -> Device:
+    """A physical device as a ``Device``: GPUs named by their details, a TPU by the TPU VM's environment."""
     if kind == "gpu":
         name = tf.config.experimental.get_device_details(physical).get("device_name", "GPU")
     elif kind == "tpu":
