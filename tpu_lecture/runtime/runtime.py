@@ -24,11 +24,15 @@ from types import ModuleType
 from typing import Any
 
 from tpu_lecture.checks import one_of
-from tpu_lecture.runtime import jax, machine, numpy, tensorflow
+from tpu_lecture.runtime import jax as jax_adapter
+from tpu_lecture.runtime import machine
+from tpu_lecture.runtime import numpy as numpy_adapter
+from tpu_lecture.runtime import tensorflow as tensorflow_adapter
 from tpu_lecture.runtime.machine import PLATFORMS, Device, Framework, hardware_hint, host_cpu_name
 
 # The framework adapters, in the order they are probed (a TPU opens to one framework per process: the first wins).
-ADAPTERS: dict[str, ModuleType] = {a.NAME: a for a in (numpy, tensorflow, jax)}
+# A new framework is a new adapter module, listed here.
+ADAPTERS: dict[str, ModuleType] = {a.NAME: a for a in (numpy_adapter, tensorflow_adapter, jax_adapter)}
 NAMES = tuple(ADAPTERS)
 PYTHON = "python"  # plain Python values: computed when returned, nothing to wait for
 PROBES: dict[str, Callable[[], Framework]] = {name: a.probe for name, a in ADAPTERS.items() if a.REPORTED}
@@ -428,7 +432,7 @@ def _stand_ins(keras: Any, tf: Any) -> dict[str, Any]:
 def strategy(runtime: Runtime | None = None, tf: Any = None) -> Any:
     """The tf.distribute strategy for this runtime: TPUStrategy on a TPU TensorFlow sees, MirroredStrategy on
     several GPUs, the default strategy otherwise. The TPU system is initialised once per process."""
-    return tensorflow.strategy(_view(tensorflow.NAME, runtime), tf)
+    return tensorflow_adapter.strategy(_view(tensorflow_adapter.NAME, runtime), tf)
 
 
 def distribution(backend: str | None = None, keras: Any = None, tf: Any = None,
