@@ -20,6 +20,7 @@ import numpy as np
 
 from tpu_lecture.bench import harness as bench
 from tpu_lecture.bench import matrix_ops as workloads
+from tpu_lecture.bench.record import format_seconds
 
 
 def bare_loop(fn, args, calls: int, wait=lambda out: None) -> list[float]:
@@ -44,8 +45,8 @@ def compare(label: str, fn, args, rounds: int, calls: int, wait=lambda out: None
     ratio = harness_median / bare_median
     noise = statistics.median(bare_again) / bare_median
     verdict = "within 5%" if abs(ratio - 1) <= 0.05 else "NOT within 5%"
-    print(f"{label}: bare loop median {bench.format_seconds(bare_median)}, "
-          f"benchmark() median {bench.format_seconds(harness_median)}, ratio {ratio:.4f} ({verdict}; "
+    print(f"{label}: bare loop median {format_seconds(bare_median)}, "
+          f"benchmark() median {format_seconds(harness_median)}, ratio {ratio:.4f} ({verdict}; "
           f"{len(bare)} calls each; a second bare loop gives ratio {noise:.4f}, the noise of this machine)")
     return ratio
 
@@ -63,8 +64,8 @@ def main() -> None:
 
     bare = statistics.median(bare_loop(nothing, (), 20_000))
     harness = statistics.median(bench.benchmark(nothing, warmup=10, repeat=20_000, max_repeat=20_000).samples)
-    print(f"an empty function: bare loop median {bench.format_seconds(bare)}, benchmark() median "
-          f"{bench.format_seconds(harness)}: the harness adds about {bench.format_seconds(harness - bare)} a call")
+    print(f"an empty function: bare loop median {format_seconds(bare)}, benchmark() median "
+          f"{format_seconds(harness)}: the harness adds about {format_seconds(harness - bare)} a call")
 
     a, b = workloads.host_arrays(n, "float32")
     compare(f"NumPy matmul {n}x{n} float32", np.matmul, (a, b), args.rounds, args.calls)

@@ -14,10 +14,13 @@ import pytest
 from tpu_lecture import hardware, roofline
 from tpu_lecture.bench import harness as bench
 from tpu_lecture.bench import matrix_ops as workloads
-from tpu_lecture.bench import plots
+from tpu_lecture.bench import plots, store
 from tpu_lecture.bench import record as results
 from tpu_lecture.bench.record import BenchmarkResult
-from tpu_lecture.runtime import runtime as devices
+from tpu_lecture.models import TrainingReport
+from tpu_lecture.runtime import Framework, runtime
+from tpu_lecture.runtime import jax as jax_adapter
+from tpu_lecture.runtime import runtime as core
 
 matplotlib.use("Agg")
 
@@ -110,7 +113,7 @@ def test_cpu_peak_is_an_estimate_and_says_so():
 @pytest.mark.parametrize("framework", ["jax", "tensorflow", "numpy"])
 def test_the_sync_of_each_framework_runs_after_every_call(monkeypatch, framework):
     waited = []
-    monkeypatch.setitem(bench.SYNCS, framework, lambda out: waited.append(out))
+    monkeypatch.setattr(runtime.adapter(framework), "sync", lambda out: waited.append(out))
     clock = Clock([0.1] * 5)
     r = bench.benchmark(clock.work, warmup=2, repeat=3, timer=clock, framework=framework)
     assert len(waited) == 5 and r.synchronized
@@ -127,7 +130,7 @@ def test_sync_is_inside_the_timing():
 
 
 def test_sync_false_times_only_the_launch_and_says_so(monkeypatch):
-    monkeypatch.setitem(bench.SYNCS, "jax", lambda out: pytest.fail("no sync may run with sync=False"))
+    monkeypatch.setattr(jax_adapter, "sync", lambda out: pytest.fail("no sync may run with sync=False"))
     clock = Clock([0.1] * 3)
     r = bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock, sync=False, framework="jax")
     assert r.synchronized is False
@@ -138,7 +141,7 @@ def test_the_framework_is_found_from_the_result(monkeypatch):
     import jax.numpy as jnp
 
     seen = []
-    monkeypatch.setitem(bench.SYNCS, "jax", lambda out: seen.append(type(out).__module__))
+    monkeypatch.setattr(jax_adapter, "sync", lambda out: seen.append(type(out).__module__))
     x = jnp.ones((4, 4))
     r = bench.benchmark(jnp.add, x, x, warmup=1, repeat=2)
     assert len(seen) == 3 and r.framework == "jax" and r.framework_version
@@ -192,10 +195,11 @@ def test_an_error_in_the_function_propagates_with_the_benchmark_name():
     ({"warmup": -1}, ValueError, "warmup must be at least 0"),
     ({"repeat": 0}, ValueError, "repeat must be at least 1"),
     ({"repeat": 2.5}, TypeError, "repeat must be a whole number"),
-    ({"target_time": 0}, ValueError, "target_time must be a positive"),
+    ({"target_time": 0}, ValueError, "target_time must be positive, got 0"),
     ({"target_time": "1s"}, TypeError, "target_time must be a number"),
     ({"min_repeat": 5, "max_repeat": 2}, ValueError, "max_repeat must be at least 5"),
-    ({"flops": -1}, ValueError, "flops must be a finite number >= 0"),
+    ({"flops": -1}, ValueError, "flops must be non-negative, got -1"),
+    ({"flops": float("inf")}, ValueError, "flops must be a finite number"),
     ({"bytes": "many"}, TypeError, "bytes must be a number"),
     ({"sync": "yes"}, TypeError, "sync must be True, False or a function"),
     ({"framework": "torch"}, ValueError, "unknown framework 'torch'"),
@@ -255,15 +259,16 @@ def test_workloads_compute_the_right_thing(framework, workload, dtype):
     np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance * np.abs(expected).max())
     r = w.run(warmup=1, repeat=2)
     assert (r.workload, r.size, r.dtype, r.framework, r.device_kind) == (workload, n, dtype, framework, "cpu")
-    assert (r.flops, r.bytes_moved) == results.workload_counts(workload, r.shape, dtype)
+    assert (r.flops, r.bytes_moved) == workloads.workload_counts(workload, r.shape, dtype)
 
 
 def test_workload_counts_are_the_closed_forms():
-    assert results.workload_counts("add", (1024, 1024), "float32") == (1024**2, 3 * 1024**2 * 4)
-    assert results.workload_counts("matmul", (64, 32, 16), "bfloat16") == (
+    assert workloads.workload_counts("add", (1024, 1024), "float32") == (1024**2, 3 * 1024**2 * 4)
+    assert workloads.workload_counts("matmul", (64, 32, 16), "bfloat16") == (
         2 * 64 * 32 * 16, (64 * 32 + 32 * 16 + 64 * 16) * 2)
-    with pytest.raises(ValueError, match="unknown workload"):
-        results.workload_counts("conv", (3, 3), "float32")
+    with pytest.raises(ValueError, match="unknown workload 'conv': use one of 'add', 'matmul'"):
+        workloads.workload_counts("conv", (3, 3), "float32")
+    assert workloads.itemsize("bfloat16") == 2
 
 
 @pytest.mark.parametrize("framework", ["jax", "tensorflow"])
@@ -287,23 +292,23 @@ def test_sweep_runs_every_framework_and_shows_progress(capsys):
 
 
 def test_a_missing_framework_is_reported_and_the_rest_runs(monkeypatch):
-    real_view = devices.view
-    monkeypatch.setattr(devices, "view", lambda name, refresh=False: (
-        devices.Framework("tensorflow", None) if name == "tensorflow" else real_view(name)))
+    real = core.framework
+    monkeypatch.setattr(core, "framework", lambda name, refresh=False: (
+        Framework("tensorflow", None) if name == "tensorflow" else real(name)))
     results = workloads.sweep(sizes=[8], dtypes=["float32"], quick=True, progress=False)
     assert results.skipped == ["tensorflow: not installed"]
     assert {r.framework for r in results} == {"numpy", "jax"}
 
 
 def test_a_case_that_fails_is_reported_and_the_sweep_goes_on(monkeypatch):
-    real = workloads._BUILDERS["jax"]
+    real = jax_adapter.place
 
-    def out_of_memory_at_16(workload, a, b, *rest):
-        if a.shape[0] == 16:
+    def out_of_memory_at_16(array, device):
+        if array.shape[0] == 16:
             raise RuntimeError("RESOURCE_EXHAUSTED: out of memory\nallocator details")
-        return real(workload, a, b, *rest)
+        return real(array, device)
 
-    monkeypatch.setitem(workloads._BUILDERS, "jax", out_of_memory_at_16)
+    monkeypatch.setattr(jax_adapter, "place", out_of_memory_at_16)
     results = workloads.sweep(workloads=["add"], sizes=[8, 16], dtypes=["float32"], frameworks=["numpy", "jax"],
                           quick=True, progress=False)
     assert [(r.framework, r.size) for r in results] == [("numpy", 8), ("jax", 8), ("numpy", 16)]
@@ -349,9 +354,9 @@ def test_save_and_load_round_trip(tmp_path):
     clock = Clock([0.25] * 3)
     measured = bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock, flops=10, bytes=20, name="fake",
                                info={"workload": "add", "shape": (2, 2), "dtype": "float32", "batch": 3})
-    results.save_results([measured, fake_result()], path)
-    results.save_results(fake_result("second save"), path)
-    loaded = results.load_results(path)
+    store.save_results([measured, fake_result()], path)
+    store.save_results(fake_result("second save"), path)
+    loaded = store.load_results(path)
     assert [r.name for r in loaded] == ["fake", "add 8x8 float32", "second save"]
     assert loaded[0] == measured
     assert loaded[0].params == {"batch": 3}
@@ -376,7 +381,7 @@ def test_corrupt_lines_are_skipped_with_a_warning_naming_file_and_line(tmp_path)
                      + b'\n{"name": "y", "median": 1, "samples": ["a"]}'
                      + b'\n{"name": "z", "median": 1, "synchronized": "no"}')
     with pytest.warns(UserWarning) as caught:
-        loaded = results.load_results([path])
+        loaded = store.load_results([path])
     assert len(loaded) == 3
     messages = [str(w.message) for w in caught]
     assert [m.split(": ")[0] for m in messages] == [f"{path}:{n}" for n in (2, 4, 5, 6, 7, 9, 10)]
@@ -385,11 +390,11 @@ def test_corrupt_lines_are_skipped_with_a_warning_naming_file_and_line(tmp_path)
 
 def test_an_unreadable_results_file_raises_oserror(tmp_path):
     with pytest.raises(OSError, match="cannot read results file .*missing.jsonl"):
-        results.load_results(tmp_path / "missing.jsonl")
+        store.load_results(tmp_path / "missing.jsonl")
     with pytest.raises(TypeError, match="BenchmarkResult"):
-        results.save_results([{"name": "x"}], tmp_path / "x.jsonl")
+        store.save_results([{"name": "x"}], tmp_path / "x.jsonl")
     with pytest.raises(TypeError, match="'odd' holds a value JSON cannot store"):
-        results.save_results(fake_result("odd", params={"model": object()}), tmp_path / "x.jsonl")
+        store.save_results(fake_result("odd", params={"model": object()}), tmp_path / "x.jsonl")
     assert not (tmp_path / "x.jsonl").exists()
 
 
@@ -398,7 +403,7 @@ def test_two_processes_appending_at_once_lose_and_interleave_nothing(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from tpu_lecture.bench.record import BenchmarkResult
-        from tpu_lecture.bench.record import save_results
+        from tpu_lecture.bench.store import save_results
         tag = sys.argv[1]
         note = tag * 20000  # long lines: a torn write would show
         for i in range(150):
@@ -432,7 +437,7 @@ FACTS_H200 = {  # FACTS.md, "Measured on one NVIDIA H200": name -> (median s, or
 
 
 def test_reference_results_are_facts_md_figures_labelled_with_their_source():
-    reference = results.reference_results()
+    reference = store.reference_results()
     assert reference and all(r.source == "FACTS.md: measured on one NVIDIA H200, JAX 0.11.2, Keras 3.15.1, 2026-11-26"
                            for r in reference)
     assert all(r.date == "2026-11-26" for r in reference)
@@ -445,7 +450,7 @@ def test_reference_results_are_facts_md_figures_labelled_with_their_source():
 
 
 def test_reference_times_from_rates_are_computed_and_marked_derived():
-    reference = results.reference_results()
+    reference = store.reference_results()
     matmul = next(r for r in reference if r.name == "matmul 8192x8192x8192 bfloat16" and not r.params)
     assert matmul.derived == ("median",)
     assert matmul.median == pytest.approx(2 * 8192**3 / 689e12)
@@ -460,7 +465,7 @@ def test_reference_times_from_rates_are_computed_and_marked_derived():
 
 
 def test_reference_speedups_match_facts_md():
-    table = results.compare(r for r in results.reference_results() if r.workload == "add")
+    table = results.compare(r for r in store.reference_results() if r.workload == "add")
     assert table.speedup("add 16384x16384 float32", table.columns[0]) == pytest.approx(383, rel=0.01)
     assert table.speedup("add 1024x1024 float32", table.columns[0]) == pytest.approx(9.5, rel=0.01)
 
@@ -526,7 +531,7 @@ def test_plot_speedup_draws_a_bar_per_case():
 
 def test_plot_roofline_places_results_under_the_roof():
     chip = hardware.get("H200")
-    measured = [r for r in results.reference_results() if r.workload in ("add", "matmul") and r.synchronized
+    measured = [r for r in store.reference_results() if r.workload in ("add", "matmul") and r.synchronized
                and r.device == "NVIDIA H200"]
     fig = plots.plot_roofline("NVIDIA H200", measured)
     ax = fig.axes[0]
@@ -549,8 +554,10 @@ def test_plots_reject_what_they_cannot_draw():
 
 
 def test_reference_file_is_package_data():
-    folder = Path(results.__file__).parent / "reference"
-    assert [p.name for p in folder.glob("*.jsonl")] == list(results.REFERENCE_FILES)
+    folder = Path(store.__file__).parent / "reference"
+    assert [p.name for p in folder.glob("*.jsonl")] == list(store.REFERENCE_FILES)
+    assert store.reference_files() == [folder / name for name in store.REFERENCE_FILES]
+    assert all(p.is_file() for p in store.reference_files())
 
 
 def test_results_from_another_runtime_line_up_with_the_reference():
@@ -558,8 +565,130 @@ def test_results_from_another_runtime_line_up_with_the_reference():
     mine = fake_result(f"matmul {n}x{n}x{n} float32", median=0.01, workload="matmul", shape=(n, n, n), size=n,
                        device="NVIDIA H100 80GB HBM3", device_kind="gpu", framework="jax", framework_version="0.10.2",
                        date="2026-12-01", flops=2 * n**3, bytes_moved=3 * n * n * 4)
-    table = results.compare([*results.reference_results(), mine], baseline="host CPU (16 cores) · numpy")
+    table = results.compare([*store.reference_results(), mine], baseline="host CPU (16 cores) · numpy")
     row = dict(table.rows)[f"matmul {n}x{n}x{n} float32"]
     assert {mine.runtime_label, "NVIDIA H200 · jax 0.11.2 · 2026-11-26",
             "NVIDIA H200 · jax 0.11.2 · 2026-11-26 · size sweep"} <= set(row)
     assert table.speedup(mine.case, mine.runtime_label) == pytest.approx(2 * n**3 / 1.05e12 / 0.01)
+
+
+# --- the steps of benchmark() ------------------------------------------------------------------------------
+
+def test_repeats_give_the_limits_of_the_timed_loop():
+    fixed = bench.Repeats.checked(warmup=0, repeat=3, target_time=1.0, min_repeat=5, max_repeat=10)
+    assert fixed.limits() == (3, 3, float("inf"))
+    filled = bench.Repeats.checked(warmup=1, repeat=None, target_time=1, min_repeat=2, max_repeat=4)
+    assert filled.limits() == (4, 2, 1.0) and isinstance(filled.target_time, float)
+
+
+def test_an_in_place_function_is_waited_for_by_its_inputs_framework(monkeypatch):
+    import jax.numpy as jnp
+
+    waited = []
+    monkeypatch.setattr(jax_adapter, "sync", lambda out: waited.append(out))
+    x = jnp.ones(2)
+    r = bench.benchmark(lambda a: None, x, warmup=0, repeat=2)
+    assert len(waited) == 2 and r.framework == "jax"
+    plain = bench.benchmark(lambda a: None, np.ones(2), warmup=0, repeat=1)
+    assert plain.framework is None  # NumPy needs no wait: a function returning nothing is plain Python
+
+
+def test_a_device_of_another_framework_finds_the_host_for_numpy():
+    jax_cpu = workloads.find_device("jax", "cpu")
+    assert workloads.find_device("numpy", jax_cpu) == runtime.framework("numpy").devices[0]
+    assert workloads.add_workload(8).device.framework == "numpy"
+
+
+# --- stored records: parsing and upgrading ---------------------------------------------------------------------
+
+def test_upgrade_fills_in_what_a_terse_record_leaves_out():
+    terse = {"name": "matmul 8x8x8 bfloat16", "workload": "matmul", "shape": [8, 8, 8], "dtype": "bfloat16",
+             "chip": "H200", "reported": {"flops_per_s": 1e12}}
+    upgraded = store.upgrade(terse)
+    assert (upgraded["flops"], upgraded["bytes_moved"]) == workloads.workload_counts("matmul", (8, 8, 8), "bfloat16")
+    assert upgraded["median"] == pytest.approx(2 * 8**3 / 1e12) and upgraded["derived"] == ["median"]
+    assert upgraded["peak_flops"] == hardware.get("H200").peak_flops_per_device
+    assert "flops" not in terse  # the stored record is not changed
+    r = BenchmarkResult.from_dict(upgraded)
+    assert r.derived == ("median",) and r.shape == (8, 8, 8) and r.percent_of_peak > 0
+    with pytest.raises(ValueError, match="no 'median' and no reported rate"):
+        store.upgrade({"name": "x"})
+    with pytest.raises(ValueError, match="must be a JSON object"):
+        store.upgrade([1, 2])
+
+
+def test_parse_record_reads_the_current_schema():
+    record = fake_result().to_dict()
+    assert record["schema"] == results.SCHEMA
+    parsed = results.parse_record({**record, "unknown": 1, "samples": [1, 2]})
+    assert "unknown" not in parsed and parsed["samples"] == (1.0, 2.0) and parsed["shape"] == (8, 8)
+    with pytest.raises(ValueError, match="median must be a positive number of seconds"):
+        results.parse_record({"name": "x", "median": float("inf")})
+
+
+# --- a training run as a result ---------------------------------------------------------------------------
+
+def training_report(**extra):
+    return TrainingReport(epoch_seconds=(9.0, 2.0, 2.2, 1.8), samples_per_epoch=4096, **extra)
+
+
+def test_a_training_run_becomes_a_result_scaled_to_a_full_epoch():
+    report = training_report()
+    rt = runtime.detect(probes={"tensorflow": lambda: Framework("tensorflow", None), "jax": lambda: Framework(
+        "jax", "9.9", (runtime.Device("jax", "gpu", "NVIDIA H100 80GB HBM3", "gpu:0"),))}, environ={}, modules={})
+    r = bench.result_from_training(report, name="MLP training epoch, batch 1024", workload="mlp_epoch",
+                                   per_epoch=50_000, detected=rt, framework="jax",
+                                   params={"batch_size": 1024, "series": "synthetic data"}, note="offline")
+    assert r.median == pytest.approx(50_000 / report.samples_per_second) and r.derived == ("median",)
+    assert r.samples == () and r.first_call == 9.0 and r.items == 50_000 and r.item_unit == "samples"
+    assert (r.device, r.device_kind, r.chip, r.framework) == ("NVIDIA H100 80GB HBM3", "gpu", "H100", "jax")
+    assert r.params == {"samples_per_epoch": 4096, "epoch_seconds": [9.0, 2.0, 2.2, 1.8], "keras_backend": "jax",
+                        "batch_size": 1024, "series": "synthetic data"}
+    assert r.note == "offline" and r.flops is None and r.items_per_s == pytest.approx(report.samples_per_second)
+    assert r.runtime_label.endswith("synthetic data") and BenchmarkResult.from_dict(r.to_dict()) == r
+
+
+def test_a_training_result_at_its_own_size_keeps_its_epochs_and_can_count_flops():
+    report = training_report(items_per_sample=100, unit="characters")
+    r = bench.result_from_training(report, name="LSTM", workload="shakespeare_lstm", device="cpu",
+                                   flops_per_sample=6e6, framework="tensorflow")
+    assert r.derived == () and r.samples == (2.0, 2.2, 1.8) and r.median == pytest.approx(2.0)
+    assert r.items == 409_600 and r.item_unit == "characters" and r.flops == pytest.approx(6e6 * 4096)
+    assert r.device_kind == "cpu" and r.peak_is_estimate and r.percent_of_peak > 0
+    with pytest.raises(ValueError, match="train at least 2"):
+        bench.result_from_training(TrainingReport((3.0,), 10), name="x", workload="mlp_epoch", device="cpu")
+    with pytest.raises(ValueError, match="per_epoch must be at least 1"):
+        bench.result_from_training(report, name="x", workload="mlp_epoch", device="cpu", per_epoch=0)
+
+
+# --- several chips' rooflines on one figure ----------------------------------------------------------------------
+
+def test_plot_rooflines_draws_every_chip_its_ridge_and_the_workloads():
+    chips = ["Haswell E5-2699 v3", "H100", "H200", "TPU v5e"]
+    workloads_here = {"add, float32": 1 / 12, "matmul 8192³ bf16": 2731.0}
+    fig = plots.plot_rooflines(chips, workloads_here)
+    ax = fig.axes[0]
+    roofs = [line for line in ax.get_lines() if line.get_label() in chips]
+    assert [line.get_label() for line in roofs] == chips
+    for line in roofs:
+        chip = hardware.get(line.get_label())
+        xs, ys = line.get_data()
+        assert ys == pytest.approx([chip.attainable_flops(x) / 1e12 for x in xs])
+    ridges = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [v for line in ridges for v in line.get_xydata()[0]] == pytest.approx(
+        [v for c in map(hardware.get, chips) for v in (c.ridge_point, c.peak_flops / 1e12)])
+    assert sorted(line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":") == pytest.approx(
+        sorted(workloads_here.values()))
+    assert roofs[0].get_linestyle() == "--"  # the CPU
+
+
+def test_chip_colors_go_by_kind_and_plot_rooflines_needs_chips():
+    from tpu_lecture.viz import style
+
+    colors = plots.chip_colors(["H100", "TPU v5e", "H200", "Haswell E5-2699 v3"])
+    assert colors == {"H100": style.CHIP_SHADES["gpu"][0], "TPU v5e": style.CHIP_SHADES["tpu"][0],
+                      "H200": style.CHIP_SHADES["gpu"][1], "Haswell E5-2699 v3": style.CHIP_SHADES["cpu"][0]}
+    with pytest.raises(ValueError, match="no chips to draw"):
+        plots.plot_rooflines([])
+    with pytest.raises(ValueError, match="no chip called"):
+        plots.plot_rooflines(["TPU v99"])

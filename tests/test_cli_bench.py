@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tpu_lecture.__main__ import main
-from tpu_lecture.bench import record as results
+from tpu_lecture.bench import store
 
 
 def run_main(capsys, *argv):
@@ -37,7 +37,7 @@ def test_bench_save_appends(capsys, tmp_path):
     assert f"appended {len(first)} results to {path}" in out
     assert run_main(capsys, *argv)[0] == 0
     assert len(path.read_text().splitlines()) == 2 * len(first)
-    loaded = results.load_results(path)
+    loaded = store.load_results(path)
     assert {r.framework for r in loaded} == {"numpy", "jax"} and {r.size for r in loaded} == {8, 16}
     assert json.loads(first[0])["package_version"]
 

@@ -17,8 +17,9 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 keras = pytest.importorskip("keras")
 
-from tpu_lecture import models  # noqa: E402
+from tpu_lecture import models, runtime  # noqa: E402
 from tpu_lecture.models import TrainingReport, char_model, generate_text, mlp_model, train  # noqa: E402
+from tpu_lecture.runtime import tensorflow as tf_adapter  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,20 +92,21 @@ def test_char_model_compiles_as_the_colab_did(tiny_char):
 
 
 @pytest.mark.parametrize(
-    "build, message",
+    "build, error, message",
     [
-        (lambda: mlp_model(steps_per_execution=0), "steps_per_execution"),
-        (lambda: mlp_model(jit_compile="yes"), "jit_compile"),
-        (lambda: mlp_model(dropout=1.0), "dropout"),
-        (lambda: mlp_model(dropout="half"), "dropout"),
-        (lambda: mlp_model(learning_rate=-1), "learning_rate"),
-        (lambda: char_model(rnn_units=0), "rnn_units"),
-        (lambda: char_model(rnn_layers=1.5), "rnn_layers"),
-        (lambda: char_model(seq_len=0), "seq_len"),
+        (lambda: mlp_model(steps_per_execution=0), ValueError, "steps_per_execution must be at least 1, got 0"),
+        (lambda: mlp_model(jit_compile="yes"), ValueError, "unknown jit_compile 'yes': use one of True, False, 'auto'"),
+        (lambda: mlp_model(dropout=1.0), ValueError, r"dropout must be in \[0, 1\), got 1.0"),
+        (lambda: mlp_model(dropout="half"), TypeError, "dropout must be a number, got 'half'"),
+        (lambda: mlp_model(learning_rate=-1), ValueError, "learning_rate must be positive, got -1"),
+        (lambda: char_model(rnn_units=0), ValueError, "rnn_units must be at least 1, got 0"),
+        (lambda: char_model(rnn_layers=1.5), TypeError, "rnn_layers must be a whole number, got 1.5"),
+        (lambda: char_model(seq_len=0), ValueError, "seq_len must be at least 1, got 0"),
+        (lambda: train(None, [[1]], epochs=0), ValueError, "epochs must be at least 1, got 0"),
     ],
 )
-def test_bad_sizes_say_what_is_wrong(build, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_sizes_say_what_is_wrong(build, error, message):
+    with pytest.raises(error, match=message):
         build()
 
 
@@ -196,16 +198,16 @@ def test_generate_text_works_for_models_that_are_not_a_plain_stack():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        (dict(seed_text="", length=3), "seed_text"),
-        (dict(seed_text="A", length=-1), "length"),
-        (dict(seed_text="A", length=3, temperature=0), "temperature"),
-        (dict(seed_text="A", length=3, temperature="hot"), "temperature"),
+        (dict(seed_text="", length=3), ValueError, "seed_text"),
+        (dict(seed_text="A", length=-1), ValueError, "length must be at least 0, got -1"),
+        (dict(seed_text="A", length=3, temperature=0), ValueError, "temperature must be positive, got 0"),
+        (dict(seed_text="A", length=3, temperature="hot"), TypeError, "temperature must be a number, got 'hot'"),
     ],
 )
-def test_generate_text_rejects_bad_arguments(tiny_char, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_generate_text_rejects_bad_arguments(tiny_char, kwargs, error, message):
+    with pytest.raises(error, match=message):
         generate_text(tiny_char, **kwargs)
 
 
@@ -229,28 +231,26 @@ class FakeStrategy:
 
 def test_models_are_built_inside_the_strategy_scope():
     fake = FakeStrategy()
-    model = models.build_in_distribution(char_model, embedding_dim=4, rnn_units=4, distribution=fake, compile=False)
+    model = runtime.build_in_distribution(char_model, embedding_dim=4, rnn_units=4, distribution=fake, compile=False)
     assert fake.entered == 1 and model.count_params() == char_closed_form(256, 4, 4, 2)
     with pytest.raises(TypeError, match="has no scope"):
-        models.build_in_distribution(mlp_model, distribution=object())
+        runtime.build_in_distribution(mlp_model, distribution=object())
 
 
-def test_the_default_distribution_comes_from_devices(monkeypatch):
-    from tpu_lecture.runtime import runtime as devices
-
+def test_the_default_distribution_is_the_runtimes_strategy(monkeypatch):
     fake = FakeStrategy()
-    monkeypatch.setattr(devices, "distribution", lambda backend=None, keras=None: fake)
-    models.build_in_distribution(mlp_model, compile=False)
+    monkeypatch.setattr(tf_adapter, "strategy", lambda view, tf=None: fake)
+    runtime.build_in_distribution(mlp_model, compile=False)
     assert fake.entered == 1
     monkeypatch.undo()
-    model = models.build_in_distribution(char_model, embedding_dim=4, rnn_units=4, compile=False)
+    model = runtime.build_in_distribution(char_model, embedding_dim=4, rnn_units=4, compile=False)
     assert model.count_params() == char_closed_form(256, 4, 4, 2)  # one CPU: the default strategy
 
 
 def test_a_real_tf_strategy_mirrors_the_variables():
     tf = pytest.importorskip("tensorflow")
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    model = models.build_in_distribution(char_model, embedding_dim=4, rnn_units=4, distribution=strategy)
+    model = runtime.build_in_distribution(char_model, embedding_dim=4, rnn_units=4, distribution=strategy)
     assert all(strategy.extended.variable_created_in_scope(w.value) for w in model.weights)
     x = np.random.default_rng(0).integers(0, 256, (8, 6)).astype(np.int32)
     report = train(model, x, x, epochs=1, batch_size=8)
@@ -260,18 +260,19 @@ def test_a_real_tf_strategy_mirrors_the_variables():
 JAX_SCRIPT = textwrap.dedent(
     """
     import json, numpy as np, keras, jax
-    from tpu_lecture import models
+    from tpu_lecture import models, runtime
     assert keras.backend.backend() == "jax"
     mlp = models.mlp_model(seed=0)
     rng = np.random.default_rng(0)
     mlp_report = models.train(mlp, rng.random((16, 3072), dtype=np.float32), rng.integers(0, 10, 16),
                               epochs=1, batch_size=8)
     parallel = keras.distribution.DataParallel(devices=jax.devices())
-    lstm = models.build_in_distribution(models.char_model, embedding_dim=8, rnn_units=8, distribution=parallel)
+    lstm = runtime.build_in_distribution(models.char_model, embedding_dim=8, rnn_units=8, distribution=parallel)
     x = rng.integers(0, 256, (16, 10)).astype("int32")
     char_report = models.train(lstm, x, x, epochs=1, batch_size=8)
     text = models.generate_text(lstm, "ROMEO:", 12, seed=0)
     print(json.dumps({"mlp": mlp.count_params(), "lstm": lstm.count_params(), "text": text,
+                      "replicas": runtime.replicas(parallel),
                       "losses": [mlp_report.losses[0], char_report.losses[0]]}))
     """
 )
@@ -287,3 +288,4 @@ def test_both_models_build_and_train_on_the_jax_backend():
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["mlp"] == 9_108_058 and result["lstm"] == char_closed_form(256, 8, 8, 2)
     assert len(result["text"]) == 12 and all(np.isfinite(result["losses"]))
+    assert result["replicas"] == 1  # DataParallel over the one CPU device

@@ -48,19 +48,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"tpu_lecture {tpu_lecture.__version__}")
     where = notebooks if notebooks.is_dir() else f"not beside the package; see https://github.com/{tpu_lecture.GITHUB_REPO}"
     print(f"notebooks: {where}")
-    report = _runtime_report()
-    if report:
-        print(report)
+    print(_runtime_report())
     return 0
 
 
 def _runtime_report() -> str:
-    """The runtime report of devices.py, or nothing if that module is not there yet."""
-    try:
-        from tpu_lecture.runtime import runtime as devices
-    except ImportError:
-        return ""
-    return str(devices.runtime())
+    """The runtime report: where this runs, which framework sees which device, the Keras backend."""
+    from tpu_lecture import runtime
+
+    return runtime.describe()
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -114,28 +110,29 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from tpu_lecture.bench import matrix_ops as workloads
-    from tpu_lecture.bench import record as results
+    from tpu_lecture.bench import matrix_ops, record, store
 
     save = Path(args.save) if args.save else None
     if save is not None:
         with open(save, "a", encoding="utf-8"):  # fails now, not after minutes of sweeping
             pass
-    found = workloads.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks,
-                            include_transfer=args.include_transfer)
-    print(results.format_table(found))
+    found = matrix_ops.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks,
+                             include_transfer=args.include_transfer)
+    print(record.format_table(found))
     for reason in found.skipped:
         print(f"skipped {reason}")
     if len({r.runtime_label for r in found}) > 1:
         print()
-        print(results.compare(found).to_text())
+        print(record.compare(found).to_text())
     if save is not None:
-        results.save_results(found, save)
+        store.save_results(found, save)
         print(f"appended {len(found)} results to {save}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tpu_lecture import runtime
+
     parser = _Parser(
         prog="python -m tpu_lecture",
         description="TPUs from the multiply-accumulate up: the lecture's simulator, animation and benchmarks.",
@@ -165,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--save", metavar="FILE", help="append the results to this JSON-lines file")
     bench.add_argument("--sizes", type=positive_int, nargs="+", metavar="N",
                        help="matrix sizes n (n x n) instead of the defaults for the devices found")
-    bench.add_argument("--frameworks", nargs="+", choices=["numpy", "tensorflow", "jax"], metavar="NAME",
-                       help="only these of numpy, tensorflow, jax (default: every one installed)")
+    frameworks = runtime.NAMES
+    bench.add_argument("--frameworks", nargs="+", choices=frameworks, metavar="NAME",
+                       help=f"only these of {', '.join(frameworks)} (default: every one installed)")
     bench.add_argument("--include-transfer", action="store_true",
                        help="also time the host-to-device copy of the inputs (to show what it costs)")
     bench.set_defaults(func=_cmd_bench)

@@ -4,7 +4,8 @@ Where the data comes from, in order: your data folder (``TPU_LECTURE_DATA``), th
 download (verified, then cached), and only when all of them fail a clearly labelled stand-in. Every
 object returned says which one it got. Your data folder is only ever read; the cache is the one place
 the package writes and deletes, and there only files it wrote itself (its manifest lists them).
-Input pipelines keep shapes static (whole batches only), as TPUs need.
+Input pipelines keep shapes static (whole batches only), as TPUs need; TensorFlow is reached only by the
+``tf.data`` helpers (through ``runtime.tensorflow``), Keras only by the online CIFAR-10 loader.
 """
 
 from __future__ import annotations
@@ -701,17 +702,6 @@ def char_arrays(
     return x, y
 
 
-def _tf_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int, repeat: bool) -> Any:
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
 def char_dataset(
     text: str,
     seq_len: int = 100,
@@ -723,14 +713,18 @@ def char_dataset(
     repeat: bool = False,
 ) -> Any:
     """A ``tf.data.Dataset`` of (inputs, targets) batches of static shape (batch_size, seq_len)."""
+    from tpu_lecture.runtime import tensorflow
+
     x, y = char_arrays(text, seq_len, batch_size=batch_size, stride=stride)
-    return _tf_batches(x, y, batch_size, shuffle, seed, repeat)
+    return tensorflow.batches(x, y, batch_size, shuffle, seed, repeat)
 
 
 def cifar_dataset(
     x: np.ndarray, y: np.ndarray, batch_size: int = 1024, *, shuffle: bool = True, seed: int = 0, repeat: bool = False
 ) -> Any:
     """A ``tf.data.Dataset`` of (images, labels) batches of static shape (``drop_remainder=True``)."""
+    from tpu_lecture.runtime import tensorflow
+
     x, y = whole_batches(np.asarray(x), np.asarray(y), batch_size=batch_size)
-    return _tf_batches(x, y, batch_size, shuffle, seed, repeat)
+    return tensorflow.batches(x, y, batch_size, shuffle, seed, repeat)
 

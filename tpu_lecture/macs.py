@@ -9,7 +9,7 @@ Conventions used everywhere in this module:
   profiler counts them (``BiasAdd``: one FLOP per output element) and the two must reconcile.
 - Counts are per sample (one example of the batch) unless a name says otherwise.
 
-TensorFlow and Keras are imported only inside ``tf_profiler_flops``; ``count_model`` reads a Keras
+TensorFlow is reached only by ``tf_profiler_flops``, through ``runtime.tensorflow``; ``count_model`` reads a Keras
 model's layers and shapes without calling any framework, so it works on every Keras 3 backend.
 """
 
@@ -383,36 +383,10 @@ def _layer_work(layer: Any, names: list[str], x: tuple, y: tuple) -> tuple[int, 
 
 
 def tf_profiler_flops(keras_model: Any, batch_size: int = 1) -> dict[str, int]:
-    """FLOPs of one forward pass of a batch, as TensorFlow's own profiler counts them, by op type.
-
-    Traces ``model(x, training=False)`` into a concrete-function graph with a fixed batch size and
-    runs ``tf.compat.v1.profiler.profile`` on it (no session). The profiler counts a MatMul as
-    2·m·k·n FLOPs, a Conv2D as 2·MACs, and a BiasAdd as one FLOP per output element. Needs the
-    TensorFlow backend of Keras.
+    """FLOPs of one forward pass of a batch, as TensorFlow's own profiler counts them, by op type (a MatMul
+    as 2·m·k·n, a Conv2D as 2·MACs, a BiasAdd as one per output element), to check ``count_model`` against.
+    Needs the TensorFlow backend of Keras; the profiling is :func:`tpu_lecture.runtime.tensorflow.profiler_flops`.
     """
-    import keras
-    import tensorflow as tf
+    from tpu_lecture.runtime import tensorflow
 
-    batch_size = whole_number("batch_size", batch_size)
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(
-            f"tf_profiler_flops needs the TensorFlow backend, this is {keras.backend.backend()!r}: "
-            "set KERAS_BACKEND=tensorflow before importing keras"
-        )
-    inputs = getattr(keras_model, "inputs", None)
-    if not inputs:
-        raise ValueError("the model has no defined inputs: build it with keras.Input(shape) first")
-    specs = [tf.TensorSpec([batch_size, *t.shape[1:]], t.dtype) for t in inputs]
-    forward = tf.function(lambda *xs: keras_model(list(xs) if len(xs) > 1 else xs[0], training=False))
-    graph = forward.get_concrete_function(*specs).graph
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    report = tf.compat.v1.profiler.profile(graph=graph, cmd="op", options=options)
-    flops: dict[str, int] = {}
-    stack = list(report.children)
-    while stack:
-        node = stack.pop()
-        if node.float_ops:
-            flops[node.name] = flops.get(node.name, 0) + int(node.float_ops)
-        stack.extend(node.children)
-    return flops
+    return tensorflow.profiler_flops(keras_model, batch_size)

@@ -9,14 +9,15 @@ functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import codecs
-import numbers
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
+
+from tpu_lecture.checks import number, one_of, positive, whole_number
 
 # The lecture's MLP (FACTS.md, "The lecture's workloads"): a 32×32×3 CIFAR-10 image flattened to 3072
 # inputs, eight Dense→BatchNorm→ReLU→Dropout(0.5) blocks, Dense(10, softmax); Adam 1e-3; 9,108,058 parameters.
@@ -28,7 +29,6 @@ MLP_CLASSES = 10
 CHAR_VOCAB = 256
 
 Model = Any  # a keras.Model; Keras is not imported at module level
-T = TypeVar("T")
 
 
 def _keras() -> Any:
@@ -37,23 +37,11 @@ def _keras() -> Any:
     return keras
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _check_compile_options(steps_per_execution: Any, jit_compile: Any, learning_rate: Any) -> None:
-    if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
-        raise ValueError(f"steps_per_execution={steps_per_execution!r} must be a whole number, at least 1")
-    if jit_compile not in (True, False, "auto"):
-        raise ValueError(f"jit_compile={jit_compile!r} must be True, False or 'auto'")
-    if not _is_number(learning_rate) or not learning_rate > 0:
-        raise ValueError(f"learning_rate={learning_rate!r} must be a positive number")
-
-
-def _check_size(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a whole number, at least 1")
-    return int(value)
+    """The options ``model.compile`` gets from both models."""
+    whole_number("steps_per_execution", steps_per_execution)
+    one_of("jit_compile", jit_compile, (True, False, "auto"))
+    positive("learning_rate", learning_rate)
 
 
 def mlp_model(
@@ -72,8 +60,7 @@ def mlp_model(
     ``seed`` seeds Python, NumPy and the backend so the initial weights repeat.
     """
     _check_compile_options(steps_per_execution, jit_compile, learning_rate)
-    if not _is_number(dropout) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout={dropout!r} must be in [0, 1): it is the fraction of activations dropped")
+    number("dropout", dropout, low=0, high=1, high_open=True)  # the fraction of activations dropped
     keras = _keras()
     layers = keras.layers
     if seed is not None:
@@ -118,10 +105,10 @@ def char_model(
     ``seq_len=None`` accepts any length; a fixed one gives the static shapes a TPU wants.
     """
     _check_compile_options(steps_per_execution, jit_compile, learning_rate)
-    vocab_size, embedding_dim = _check_size("vocab_size", vocab_size), _check_size("embedding_dim", embedding_dim)
-    rnn_units, rnn_layers = _check_size("rnn_units", rnn_units), _check_size("rnn_layers", rnn_layers)
+    vocab_size, embedding_dim = whole_number("vocab_size", vocab_size), whole_number("embedding_dim", embedding_dim)
+    rnn_units, rnn_layers = whole_number("rnn_units", rnn_units), whole_number("rnn_layers", rnn_layers)
     if seq_len is not None:
-        seq_len = _check_size("seq_len", seq_len)
+        seq_len = whole_number("seq_len", seq_len)
     keras = _keras()
     layers = keras.layers
     if seed is not None:
@@ -141,47 +128,6 @@ def char_model(
             jit_compile=jit_compile,
         )
     return model
-
-
-# ------------------------------------------------------------------------------------- distribution
-
-
-def _default_distribution(keras: Any) -> Any:
-    """The runtime's strategy (TensorFlow) or Keras distribution (JAX) from ``devices.py``; None on one device."""
-    from tpu_lecture.runtime import runtime as devices
-
-    backend = keras.backend.backend()
-    if backend == "jax" and len(keras.distribution.list_devices()) < 2:
-        return None
-    if backend in ("tensorflow", "jax"):
-        return devices.distribution(backend=backend, keras=keras)
-    return None
-
-
-def build_in_distribution(builder: Callable[..., T], *args: Any, distribution: Any = None, **kwargs: Any) -> T:
-    """``builder(*args, **kwargs)`` run where the accelerators see it, e.g. ``build_in_distribution(mlp_model)``.
-
-    TensorFlow backend: inside ``strategy.scope()`` (a ``tf.distribute`` strategy), so variables are
-    mirrored on every core. JAX backend: the ``keras.distribution`` (e.g. ``DataParallel``) becomes Keras's
-    global distribution, since ``fit`` must run under it too. ``distribution=None`` asks ``devices.py``;
-    where that gives none (one CPU), the builder simply runs.
-    """
-    keras = _keras()
-    backend = keras.backend.backend()
-    if distribution is None:
-        distribution = _default_distribution(keras)
-    if distribution is None:
-        return builder(*args, **kwargs)
-    if backend == "jax":
-        keras.distribution.set_distribution(distribution)
-        return builder(*args, **kwargs)
-    if not hasattr(distribution, "scope"):
-        raise TypeError(
-            f"distribution {type(distribution).__name__} has no scope(): pass a tf.distribute strategy "
-            "(TensorFlow backend) or a keras.distribution.Distribution (JAX backend)"
-        )
-    with distribution.scope():
-        return builder(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------------------- generation
@@ -258,10 +204,8 @@ def generate_text(
     """
     if not isinstance(seed_text, str) or not seed_text:
         raise ValueError(f"seed_text={seed_text!r} must be a non-empty str to start from, e.g. 'ROMEO:'")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-        raise ValueError(f"length={length!r} must be a whole number of characters, 0 or more")
-    if not _is_number(temperature) or not temperature > 0:
-        raise ValueError(f"temperature={temperature!r} must be a positive number, e.g. 0.5 (careful) to 1.5 (wild)")
+    length = whole_number("length", length, 0)  # characters
+    temperature = positive("temperature", temperature)  # e.g. 0.5 (careful) to 1.5 (wild)
     seed_bytes = seed_text.encode("utf-8")
     vocab = model.output_shape[-1]
     if max(seed_bytes) >= vocab:
@@ -299,7 +243,6 @@ class TrainingReport:
     items_per_sample: int = 1
     unit: str = "samples"
     synthetic: bool = False
-    wall_seconds: float = 0.0
 
     @property
     def epochs(self) -> int:
@@ -424,14 +367,13 @@ def train(
     For the Shakespeare model pass ``items_per_sample=seq_len, unit="characters"`` to get characters/s.
     ``synthetic=True`` (e.g. ``data.synthetic``) labels the report. Validation time is not counted.
     """
-    epochs = _check_size("epochs", epochs)
-    items_per_sample = _check_size("items_per_sample", items_per_sample)
+    epochs = whole_number("epochs", epochs)
+    items_per_sample = whole_number("items_per_sample", items_per_sample)
     if samples_per_epoch is None:
         samples_per_epoch = _samples_per_epoch(x, batch_size, steps_per_epoch)
-    samples_per_epoch = _check_size("samples_per_epoch", samples_per_epoch)
+    samples_per_epoch = whole_number("samples_per_epoch", samples_per_epoch)
     keras = _keras()
     timer = _epoch_timer(keras)
-    start = time.perf_counter()
     history = model.fit(
         x,
         y,
@@ -443,7 +385,6 @@ def train(
         callbacks=[*callbacks, timer],
         verbose=verbose,
     )
-    wall = time.perf_counter() - start
     return TrainingReport(
         epoch_seconds=tuple(timer.seconds),
         samples_per_epoch=samples_per_epoch,
@@ -451,5 +392,4 @@ def train(
         items_per_sample=items_per_sample,
         unit=unit,
         synthetic=bool(synthetic),
-        wall_seconds=wall,
     )

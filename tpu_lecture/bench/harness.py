@@ -2,7 +2,9 @@
 
 ``benchmark(fn, *args)`` times ``fn(*args)`` the way an accelerator must be timed: after warm-up (the first
 call compiles), waiting for the device to finish every call (accelerators run asynchronously), repeating
-until a target time is filled. Frameworks are imported only when used.
+until a target time is filled. It checks its arguments, times, then describes the result (device, peak,
+versions). ``result_from_training`` describes a training run timed by ``models.train`` the same way.
+Frameworks are reached through :mod:`tpu_lecture.runtime`.
 """
 
 from __future__ import annotations
@@ -16,20 +18,19 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from tpu_lecture import hardware
 from tpu_lecture.bench.record import BenchmarkResult
-
-FRAMEWORKS = ("numpy", "tensorflow", "jax")
+from tpu_lecture.checks import one_of, positive, whole_number
+from tpu_lecture.runtime import runtime
+from tpu_lecture.runtime.machine import Device, host_cpu_name
 
 
 class BenchmarkError(RuntimeError):
     """The function under test raised; the message names the benchmark, the original error is its cause."""
 
-
-# --- statistics and formatting ------------------------------------------------------------------------------
 
 def summarize(samples: Sequence[float]) -> dict[str, float]:
     """Median, min, max and spread, the relative interquartile range (q3 - q1) / median, of timing samples."""
@@ -44,74 +45,7 @@ def summarize(samples: Sequence[float]) -> dict[str, float]:
     return {"median": median, "min": min(samples), "max": max(samples), "spread": spread}
 
 
-# --- synchronisation -------------------------------------------------------------------------------------------
-
-def _no_sync(out: Any) -> None:
-    """NumPy and plain Python finish their work before returning: nothing to wait for."""
-
-
-def _sync_jax(out: Any) -> None:
-    import jax
-
-    jax.block_until_ready(out)
-
-
-def _sync_tensorflow(out: Any) -> None:
-    import tensorflow as tf
-
-    tf.test.experimental.sync_devices()
-
-
-SYNCS: dict[str, Callable[[Any], None]] = {
-    "numpy": _no_sync, "python": _no_sync, "jax": _sync_jax, "tensorflow": _sync_tensorflow,
-}
-
-
-def framework_of(value: Any) -> str | None:
-    """'numpy', 'jax', 'tensorflow' or 'python' for a value (or the first element of a tuple/list/dict)."""
-    if isinstance(value, Mapping):
-        value = next(iter(value.values()), None)
-    elif isinstance(value, (tuple, list)):
-        value = value[0] if value else None
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
-        return "python"
-    module = type(value).__module__.split(".")[0]
-    if module in ("jax", "jaxlib"):
-        return "jax"
-    if module in ("tensorflow", "tf_keras"):
-        return "tensorflow"
-    if module in ("numpy", "ml_dtypes"):
-        return "numpy"
-    return None
-
-
-def _framework_to_wait_for(out: Any, args: tuple) -> str | None:
-    """The result's framework; for a function that returns nothing (an in-place update), its inputs'."""
-    found = framework_of(out)
-    if found == "python" and framework_of(args) in ("jax", "tensorflow"):
-        return framework_of(args)
-    return found
-
-
-# --- the harness ------------------------------------------------------------------------------------------------
-
-def _check_count(label: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{label} must be a whole number, not {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{label} must be at least {minimum}, not {value}")
-    return value
-
-
-def _check_amount(label: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{label} must be a number (per call), not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{label} must be a finite number >= 0 per call, not {value}")
-    return float(value)
-
+# --- the harness: validate, time, describe -----------------------------------------------------------------
 
 def benchmark(
     fn: Callable[..., Any],
@@ -139,91 +73,51 @@ def benchmark(
     framework needs (JAX: ``block_until_ready``; TensorFlow: ``sync_devices``; NumPy: nothing), found from
     ``framework`` or the result's type; a callable is used as the sync itself; ``sync=False`` times only the
     launch, to show that mistake, and the result says so. ``device`` (a name, a ``hardware.Chip`` or a
-    ``devices.Device``; found from the result when None) gives the peak for ``percent_of_peak``.
+    ``runtime.Device``; found from the result when None) gives the peak for ``percent_of_peak``.
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function to time, not {type(fn).__name__}")
     name = name or getattr(fn, "__name__", "benchmark")
-    _check_count("warmup", warmup, 0)
-    if repeat is not None:
-        _check_count("repeat", repeat, 1)
-    _check_count("min_repeat", min_repeat, 1)
-    _check_count("max_repeat", max_repeat, min_repeat)
-    if isinstance(target_time, bool) or not isinstance(target_time, (int, float)):
-        raise TypeError(f"target_time must be a number of seconds, not {type(target_time).__name__}")
-    if not math.isfinite(target_time) or target_time <= 0:
-        raise ValueError(f"target_time must be a positive number of seconds, not {target_time}")
-    flops, bytes_moved, items = (_check_amount(k, v) for k, v in (("flops", flops), ("bytes", bytes),
-                                                                     ("items", items)))
-    if not (isinstance(sync, bool) or callable(sync)):
-        raise TypeError(f"sync must be True, False or a function that waits for a result, not {sync!r}")
-    if framework is not None and framework not in SYNCS:
-        raise ValueError(f"unknown framework {framework!r}: use one of {', '.join(sorted(SYNCS))}")
-    from tpu_lecture.runtime.runtime import Device
-
-    if device is not None and not isinstance(device, (str, hardware.Chip, Device)):
-        raise TypeError(f"device must be a name, a hardware.Chip or a devices.Device, not {type(device).__name__}")
-    taken = _MEASURED & set(info or {})
-    if taken:
-        raise ValueError(f"info cannot set {', '.join(sorted(taken))}: benchmark() measures or finds those; "
-                         "pass flops=, bytes=, items=, device= as arguments")
-
-    waiter: Callable[[Any], None] | None = None if sync is True else (sync or _no_sync)
-
-    def call(phase: str, index: int) -> Any:
-        nonlocal waiter, framework
-        try:
-            out = fn(*args)
-            if waiter is None:
-                framework = framework or _framework_to_wait_for(out, args)
-                if framework is None:
-                    raise TypeError(f"cannot tell how to wait for a {type(out).__name__} result: pass "
-                                    "framework='jax'/'tensorflow'/'numpy' or sync=a function that waits for it")
-                waiter = SYNCS[framework]
-            waiter(out)
-        except Exception as error:
-            raise BenchmarkError(f"benchmark {name!r} failed in {phase} call {index + 1}: "
-                                 f"{type(error).__name__}: {error}") from error
-        return out
-
-    first_call = None
-    out = None
-    for i in range(warmup):
-        start = timer()
-        out = call("warm-up", i)
-        if i == 0:
-            first_call = timer() - start
-    samples: list[float] = []
-    wanted, enough, elapsed = (repeat, repeat, 0.0) if repeat is not None else (max_repeat, min_repeat, 0.0)
-    stop_at = math.inf if repeat is not None else target_time
-    while True:
-        start = timer()
-        out = call("timed", len(samples))
-        took = timer() - start
-        samples.append(took)
-        elapsed += took
-        if len(samples) >= wanted or (len(samples) >= enough and elapsed >= stop_at):
-            break
-    stats = summarize(samples)
-    framework = framework or framework_of(out) or "python"
-    where = _where(device, out, framework)
-    known = {f.name for f in fields(BenchmarkResult)}
-    extra = {k: v for k, v in (info or {}).items() if k in known}
-    params = {k: v for k, v in (info or {}).items() if k not in known}
-    if params:
-        extra["params"] = {**extra.get("params", {}), **params}
-    result = BenchmarkResult(
-        name=name, samples=tuple(samples), first_call=first_call, flops=flops, bytes_moved=bytes_moved,
-        items=items, item_unit=item_unit, synchronized=sync is not False,
-        framework=extra.pop("framework", framework if framework != "python" else None),
-        framework_version=extra.pop("framework_version", _framework_version(framework)),
-        versions=extra.pop("versions", _versions(framework)),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        package_version=_package_version(), environment=_environment(), host=_host(),
-        source=extra.pop("source", "measured by tpu_lecture.bench.benchmark()"),
-        **stats, **where, **extra,
+    repeats = Repeats.checked(warmup, repeat, target_time, min_repeat, max_repeat)
+    work = {"flops": _amount("flops", flops), "bytes_moved": _amount("bytes", bytes), "items": _amount("items", items)}
+    _check_sync_and_device(sync, framework, device, info)
+    timing = _time(fn, args, name, repeats, sync, framework, timer)
+    found = timing.framework or runtime.framework_of(timing.out) or runtime.PYTHON
+    where = _where(runtime.device_of(timing.out, found) if device is None else device)
+    extra = _info_fields(info)
+    return BenchmarkResult(
+        name=name, samples=tuple(timing.samples), first_call=timing.first_call, item_unit=item_unit,
+        synchronized=sync is not False, **work, **summarize(timing.samples), **where,
+        **_context(found, extra, source="measured by tpu_lecture.bench.benchmark()"), **extra,
     )
-    return result
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """How many calls to make: ``warmup`` untimed ones, then ``repeat`` timed ones, or as many as fill
+    ``target_time`` seconds (at least ``min_repeat``, at most ``max_repeat``)."""
+
+    warmup: int
+    repeat: int | None
+    target_time: float
+    min_repeat: int
+    max_repeat: int
+
+    @classmethod
+    def checked(cls, warmup: Any, repeat: Any, target_time: Any, min_repeat: Any, max_repeat: Any) -> Repeats:
+        """The counts, each checked: whole numbers of calls, a positive number of seconds."""
+        warmup = whole_number("warmup", warmup, 0)
+        repeat = None if repeat is None else whole_number("repeat", repeat, 1)
+        min_repeat = whole_number("min_repeat", min_repeat, 1)
+        max_repeat = whole_number("max_repeat", max_repeat, min_repeat)
+        return cls(warmup, repeat, positive("target_time", target_time), min_repeat, max_repeat)
+
+    def limits(self) -> tuple[int, int, float]:
+        """(most calls, fewest calls, seconds to fill): stop at the most, or at the fewest once the seconds
+        are filled. A fixed ``repeat`` is both the most and the fewest."""
+        if self.repeat is not None:
+            return self.repeat, self.repeat, math.inf
+        return self.max_repeat, self.min_repeat, self.target_time
 
 
 _MEASURED = frozenset({
@@ -233,29 +127,109 @@ _MEASURED = frozenset({
 })
 
 
-def _where(device: Any, out: Any, framework: str) -> dict[str, Any]:
-    """Device name, kind and the peak of the chip it is, for a device given or found from the result."""
-    from tpu_lecture.runtime import runtime as devices
+def _amount(name: str, value: Any) -> float | None:
+    """An amount of work per call: None, or a finite number of at least 0."""
+    return None if value is None else positive(name, value, allow_zero=True)
 
-    if device is None:
-        device = _device_of(out, framework)
+
+def _check_sync_and_device(sync: Any, framework: Any, device: Any, info: Mapping[str, Any] | None) -> None:
+    """How to wait, the framework and device named, and ``info``, which may not set what benchmark() measures."""
+    if not (isinstance(sync, bool) or callable(sync)):
+        raise TypeError(f"sync must be True, False or a function that waits for a result, not {sync!r}")
+    if framework is not None:
+        one_of("framework", framework, (*runtime.NAMES, runtime.PYTHON))
+    if device is not None and not isinstance(device, (str, hardware.Chip, Device)):
+        raise TypeError(f"device must be a name, a hardware.Chip or a runtime.Device, not {type(device).__name__}")
+    taken = _MEASURED & set(info or {})
+    if taken:
+        raise ValueError(f"info cannot set {', '.join(sorted(taken))}: benchmark() measures or finds those; "
+                         "pass flops=, bytes=, items=, device= as arguments")
+
+
+@dataclass
+class Timing:
+    """What the timed calls gave: seconds per timed call, the first warm-up call, the last result, and the
+    framework found to wait for (None where the sync was given or left out)."""
+
+    samples: list[float]
+    first_call: float | None
+    out: Any
+    framework: str | None
+
+
+def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync: bool | Callable[[Any], None],
+          framework: str | None, timer: Callable[[], float]) -> Timing:
+    """The warm-up and timed calls, each waiting for its result (the sync is found from the first result)."""
+    wait: Callable[[Any], None] | None = None if sync is True else (sync or runtime.sync_for(runtime.PYTHON))
+
+    def call(phase: str, index: int) -> Any:
+        nonlocal wait, framework
+        try:
+            out = fn(*args)
+            if wait is None:
+                framework = framework or _framework_to_wait_for(out, args)
+                wait = runtime.sync_for(framework)
+            wait(out)
+        except Exception as error:
+            raise BenchmarkError(f"benchmark {name!r} failed in {phase} call {index + 1}: "
+                                 f"{type(error).__name__}: {error}") from error
+        return out
+
+    first_call = out = None
+    for i in range(repeats.warmup):
+        start = timer()
+        out = call("warm-up", i)
+        if i == 0:
+            first_call = timer() - start
+    samples: list[float] = []
+    wanted, enough, stop_at = repeats.limits()  # plain locals: the loop costs a few tens of nanoseconds a call
+    elapsed = 0.0
+    while True:
+        start = timer()
+        out = call("timed", len(samples))
+        took = timer() - start
+        samples.append(took)
+        elapsed += took
+        if len(samples) >= wanted or (len(samples) >= enough and elapsed >= stop_at):
+            break
+    return Timing(samples, first_call, out, framework)
+
+
+def _framework_to_wait_for(out: Any, args: tuple) -> str:
+    """The result's framework; for a function that returns nothing (an in-place update), its inputs'."""
+    found = runtime.framework_of(out)
+    inputs = runtime.framework_of(args)
+    if found == runtime.PYTHON and inputs in runtime.NAMES and not runtime.adapter(inputs).HOST_ONLY:
+        return inputs
+    if found is None:
+        raise TypeError(f"cannot tell how to wait for a {type(out).__name__} result: pass framework="
+                        f"{'/'.join(map(repr, runtime.NAMES))} or sync=a function that waits for it")
+    return found
+
+
+# --- describing a result: where it ran, the peak there, versions ------------------------------------------------
+
+def _where(device: Any) -> dict[str, Any]:
+    """Device name, kind and the peak of the chip it is, for a device given or found from the result."""
     if isinstance(device, hardware.Chip):
         return _peak(device.name, device.kind, device, per_device=False)
-    if isinstance(device, devices.Device):
-        name, kind = device.name, device.platform
-    elif isinstance(device, str):
+    if isinstance(device, Device):
+        return _named(device.name, device.platform)
+    if isinstance(device, str):
         if device.lower() in ("cpu", "host"):
-            name, kind = devices.host_cpu_name(), "cpu"
-        else:
-            chip = hardware.match(device)
-            name, kind = device, (chip.kind if chip else None)
-    else:
-        raise TypeError(f"device must be a name, a hardware.Chip or a devices.Device, not {type(device).__name__}")
-    chip = _cpu_chip() if kind == "cpu" else hardware.match(name)
-    return _peak(name, kind, chip)
+            return _named(host_cpu_name(), "cpu")
+        chip = hardware.match(device)
+        return _named(device, chip.kind if chip else None)
+    raise TypeError(f"device must be a name, a hardware.Chip or a runtime.Device, not {type(device).__name__}")
+
+
+def _named(name: str, kind: str | None) -> dict[str, Any]:
+    """A device by name and kind, with the peak of its chip (a CPU's estimated from this machine)."""
+    return _peak(name, kind, _cpu_chip() if kind == "cpu" else hardware.match(name))
 
 
 def _peak(name: str, kind: str | None, chip: hardware.Chip | None, per_device: bool = True) -> dict[str, Any]:
+    """The result's device fields: name, kind and, where the chip is known, its peaks (per device, or the chip's)."""
     where: dict[str, Any] = {"device": name, "device_kind": kind}
     if chip is not None:
         where.update(chip=None if chip.estimate else chip.name,
@@ -265,39 +239,43 @@ def _peak(name: str, kind: str | None, chip: hardware.Chip | None, per_device: b
     return where
 
 
-def _device_of(out: Any, framework: str) -> Any:
-    from tpu_lecture.runtime import runtime as devices
+def _info_fields(info: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``info`` as result fields: the record's own fields as they are, everything else into ``params``."""
+    known = {f.name for f in fields(BenchmarkResult)}
+    extra = {k: v for k, v in (info or {}).items() if k in known}
+    params = {k: v for k, v in (info or {}).items() if k not in known}
+    if params:
+        extra["params"] = {**extra.get("params", {}), **params}
+    return extra
 
-    if isinstance(out, (tuple, list)) and out:
-        out = out[0]
-    if framework == "jax" and hasattr(out, "devices"):
-        found = sorted(out.devices(), key=lambda d: d.id)
-        if found:
-            d = found[0]
-            kind = "gpu" if d.platform in ("gpu", "cuda", "rocm") else d.platform
-            name = devices.host_cpu_name() if kind == "cpu" else d.device_kind
-            return devices.Device("jax", kind, name, f"{kind}:{d.id}")
-    if framework == "tensorflow" and getattr(out, "device", None):
-        label = "/device:" + out.device.rsplit("/device:", 1)[-1]
-        for d in devices.view("tensorflow").devices:
-            if d.id == label:
-                return d
-        kind = label.split(":")[1].lower()
-        return devices.Device("tensorflow", kind, devices.host_cpu_name() if kind == "cpu" else kind.upper(), label)
-    return "cpu"
+
+def _context(framework: str, extra: dict[str, Any], source: str) -> dict[str, Any]:
+    """The framework and its versions, the date, the package, environment and host, and the source; values in
+    ``extra`` (taken out of it) win."""
+    return {
+        "framework": extra.pop("framework", framework if framework != runtime.PYTHON else None),
+        "framework_version": extra.pop("framework_version", _framework_version(framework)),
+        "versions": extra.pop("versions", _versions(framework)),
+        "source": extra.pop("source", source),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "package_version": _package_version(), "environment": runtime.environment(), "host": _host(),
+    }
 
 
 @functools.lru_cache(maxsize=1)
 def _cpu_chip() -> hardware.Chip:
+    """This machine's CPU as a chip with an estimated peak (read once: /proc/cpuinfo does not change)."""
     return hardware.cpu_estimate()
 
 
 def _framework_version(framework: str | None) -> str | None:
+    """The version of the framework as imported (it was, to make the result)."""
     module = sys.modules.get(framework or "")
     return getattr(module, "__version__", None)
 
 
 def _versions(framework: str | None) -> dict[str, str]:
+    """Python's version and those of NumPy, the framework and Keras where imported."""
     found = {"python": platform.python_version()}
     for name in ("numpy", framework, "keras"):
         module = sys.modules.get(name or "")
@@ -312,14 +290,54 @@ def _package_version() -> str:
     return tpu_lecture.__version__
 
 
-def _environment() -> str:
-    from tpu_lecture.runtime import runtime as devices
-
-    return devices.environment()
-
-
 @functools.lru_cache(maxsize=1)
 def _host() -> str:
-    from tpu_lecture.runtime import runtime as devices
+    """The host as results name it: machine, CPUs and CPU model."""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {host_cpu_name()}"
 
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, {devices.host_cpu_name()}"
+
+# --- a training run as a result ---------------------------------------------------------------------------------
+
+def result_from_training(
+    report: Any,
+    *,
+    name: str,
+    workload: str,
+    per_epoch: int | None = None,
+    flops_per_sample: float | None = None,
+    device: Any = None,
+    framework: str | None = None,
+    detected: runtime.Runtime | None = None,
+    params: Mapping[str, Any] | None = None,
+    source: str = "measured by tpu_lecture.models.train()",
+    note: str | None = None,
+) -> BenchmarkResult:
+    """A result record of a training run (a ``models.TrainingReport``), to save and compare like any other.
+
+    Its time is one epoch at the speed of the epochs after the compiling first; ``per_epoch`` scales it to an
+    epoch of that many samples (e.g. CIFAR-10's 50,000; the time is then marked derived). The device is the
+    runtime's accelerator (``detected``, from ``runtime.detect()`` when None) unless ``device`` names one; the framework
+    is the Keras backend in force. ``flops_per_sample`` (e.g. ``count.training_flops_per_sample``) adds FLOP/s.
+    """
+    rate = report.samples_per_second
+    if rate is None:
+        raise ValueError(f"the report has {report.epochs} epoch(s): train at least 2, the first compiles and the "
+                         "speed comes from the others")
+    samples = report.samples_per_epoch if per_epoch is None else whole_number("per_epoch", per_epoch)
+    scaled = samples != report.samples_per_epoch
+    framework = framework or runtime.keras_backend()[0]
+    if device is None:
+        found = detected or runtime.detect()
+        where = _named(found.accelerator_name, found.accelerator)
+    else:
+        where = _where(device)
+    per_sample = None if flops_per_sample is None else positive("flops_per_sample", flops_per_sample)
+    measured = {"samples_per_epoch": report.samples_per_epoch, "epoch_seconds": list(report.epoch_seconds),
+                "keras_backend": framework}
+    return BenchmarkResult(
+        name=name, median=samples / rate, samples=() if scaled else tuple(report.epoch_seconds[1:]),
+        first_call=report.first_epoch_seconds, items=samples * report.items_per_sample, item_unit=report.unit,
+        flops=None if per_sample is None else per_sample * samples, workload=workload,
+        derived=("median",) if scaled else (), params={**measured, **(params or {})}, note=note,
+        **where, **_context(framework, {}, source),
+    )

@@ -1,21 +1,46 @@
 """Benchmark #1: element-wise add and matrix multiply across sizes, dtypes, frameworks and devices.
 
-Each workload builds its inputs on the chosen device (optionally timing the host-to-device copy too)
-and is timed by :func:`tpu_lecture.bench.harness.benchmark`; :func:`sweep` runs them all with a progress bar.
-Frameworks are imported only when a workload needs them.
+What one call does (its FLOPs and bytes), the workloads (inputs built on the chosen device, optionally timing
+the host-to-device copy too), timed by :func:`tpu_lecture.bench.harness.benchmark`, and :func:`sweep`, which
+runs them all with a progress bar. Frameworks are reached through :mod:`tpu_lecture.runtime`'s adapters.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tpu_lecture.bench.harness import FRAMEWORKS, benchmark
-from tpu_lecture.bench.record import WORKLOADS, BenchmarkResult, itemsize, workload_counts
+from tpu_lecture import macs
+from tpu_lecture.bench.harness import benchmark
+from tpu_lecture.bench.record import BenchmarkResult
+from tpu_lecture.checks import one_of, whole_number
+from tpu_lecture.runtime import runtime
+from tpu_lecture.runtime.machine import Device
+
+WORKLOADS = ("add", "matmul")
+BYTES_PER_ELEMENT = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+
+
+# --- what one call of a workload does ---------------------------------------------------------------------
+
+def workload_counts(workload: str, shape: Sequence[int], dtype: str) -> tuple[int, int]:
+    """(FLOPs, bytes moved) of one call: add reads two n x n arrays and writes one, one FLOP per element;
+    matmul M x K @ K x N does M*K*N MACs = 2*M*K*N FLOPs and at least reads A, B and writes C."""
+    size = itemsize(dtype)
+    if one_of("workload", workload, WORKLOADS) == "add":
+        rows, cols = shape
+        return rows * cols, 3 * rows * cols * size
+    m, k, n = shape
+    return macs.macs_to_flops(macs.matmul_macs(m, k, n)), (m * k + k * n + m * n) * size
+
+
+def itemsize(dtype: str) -> int:
+    """Bytes per element of a dtype named by the benchmarks (float32 → 4, bfloat16 → 2, …)."""
+    return BYTES_PER_ELEMENT[one_of("dtype", dtype, BYTES_PER_ELEMENT)]
+
 
 # --- the workloads -------------------------------------------------------
 
@@ -27,7 +52,7 @@ class Workload:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     framework: str
-    device: Any  # a devices.Device, or "cpu" for NumPy
+    device: Device
     info: dict[str, Any]
 
     def run(self, **kwargs: Any) -> BenchmarkResult:
@@ -37,14 +62,14 @@ class Workload:
                          framework=self.framework, device=self.device, info=self.info, **kwargs)
 
     def __repr__(self) -> str:
-        return f"Workload({self.name!r} on {getattr(self.device, 'id', self.device)}, {self.framework})"
+        return f"Workload({self.name!r} on {self.device.id}, {self.framework})"
 
 
 def host_arrays(n: int, dtype: str, seed: int = 0) -> tuple[Any, Any]:
     """Two seeded random n x n host (NumPy) arrays of ``dtype`` (bfloat16 through ml_dtypes)."""
     import numpy as np
 
-    _check_size(n)
+    whole_number("size", n)
     itemsize(dtype)
     rng = np.random.default_rng(seed)
     a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
@@ -55,55 +80,42 @@ def host_arrays(n: int, dtype: str, seed: int = 0) -> tuple[Any, Any]:
     return a.astype(dtype, copy=False), b.astype(dtype, copy=False)
 
 
-def _check_size(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"size must be a whole number, not {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"size must be at least 1 (an n x n matrix), not {n}")
-    return n
-
-
-def available_devices(framework: str) -> list[Any]:
+def available_devices(framework: str) -> list[Device]:
     """The devices a framework can place work on (NumPy: the host CPU only); [] when it is not installed."""
-    from tpu_lecture.runtime import runtime as devices
-
-    if framework == "numpy":
-        return ["cpu"]
-    if framework not in FRAMEWORKS:
-        raise ValueError(f"unknown framework {framework!r}: use one of {', '.join(FRAMEWORKS)}")
-    return list(devices.view(framework).devices)
+    return list(runtime.framework(framework).devices)
 
 
-def find_device(framework: str, device: Any = None) -> Any:
+def find_device(framework: str, device: str | Device | None = None) -> Device:
     """The device of ``framework`` named by ``device``: None (its accelerator, else the CPU), 'gpu', 'tpu:0',
-    '/device:GPU:0' or a devices.Device. Raises ValueError naming the devices there are."""
-    from tpu_lecture.runtime import runtime as devices
-
+    '/device:GPU:0' or a ``Device``. Raises ValueError naming the devices there are."""
     found = available_devices(framework)
     if not found:
         raise ValueError(f"{framework} is not installed here, or sees no device: install it or pick another "
                          "framework")
-    if framework == "numpy":
-        if device not in (None, "cpu", "CPU", "cpu:0") and not (
-                isinstance(device, devices.Device) and device.platform == "cpu"):
-            raise ValueError(f"NumPy runs only on the host CPU, not on {device!r}: use framework='jax' or "
-                             "'tensorflow' for an accelerator")
-        return "cpu"
-    if isinstance(device, devices.Device):
+    if isinstance(device, Device):
         if device in found:
             return device
         device = device.id
     if device is None:
         return next(d for p in ("tpu", "gpu", "cpu") for d in found if d.platform == p)
     if not isinstance(device, str):
-        raise TypeError(f"device must be a name such as 'gpu:0' or a devices.Device, not {type(device).__name__}")
+        raise TypeError(f"device must be a name such as 'gpu:0' or a runtime.Device, not {type(device).__name__}")
     wanted = device.lower().replace("/physical_device:", "").replace("/device:", "").strip()
     for d in found:
         label = d.id.lower().replace("/device:", "")
         if wanted in (label, d.platform) or (":" not in wanted and label.startswith(wanted + ":")):
             return d
+    adapter = runtime.adapter(framework)
+    if adapter.HOST_ONLY:
+        raise ValueError(f"{adapter.TITLE} runs only on the host CPU, not on {device!r}: use framework="
+                         f"{_accelerator_frameworks()} for an accelerator")
     names = ", ".join(d.id for d in found)
     raise ValueError(f"{framework} has no device {device!r}; its devices here are: {names}")
+
+
+def _accelerator_frameworks() -> str:
+    """The frameworks that can run on an accelerator, for error messages: "'tensorflow' or 'jax'"."""
+    return " or ".join(repr(name) for name in runtime.NAMES if not runtime.adapter(name).HOST_ONLY)
 
 
 def add_workload(n: int, dtype: str = "float32", framework: str = "numpy", device: Any = None,
@@ -120,18 +132,17 @@ def matmul_workload(n: int, dtype: str = "float32", framework: str = "numpy", de
 
 def _workload(workload: str, n: int, dtype: str, framework: str, device: Any, include_transfer: bool,
               seed: int, hosts: tuple[Any, Any] | None = None) -> Workload:
-    if workload not in WORKLOADS:
-        raise ValueError(f"unknown workload {workload!r}: use one of {', '.join(WORKLOADS)}")
-    _check_size(n)
+    """A workload checked, its inputs made (or ``hosts`` reused) and placed by the framework's adapter."""
+    one_of("workload", workload, WORKLOADS)
+    whole_number("size", n)
     itemsize(dtype)
-    if framework not in FRAMEWORKS:
-        raise ValueError(f"unknown framework {framework!r}: use one of {', '.join(FRAMEWORKS)}")
-    if framework == "numpy" and include_transfer:
-        raise ValueError("NumPy works in host memory: there is no host-to-device copy to include; "
-                         "use framework='jax' or 'tensorflow'")
+    adapter = runtime.adapter(framework)
+    if adapter.HOST_ONLY and include_transfer:
+        raise ValueError(f"{adapter.TITLE} works in host memory: there is no host-to-device copy to include; "
+                         f"use framework={_accelerator_frameworks()}")
     place = find_device(framework, device)
     a, b = hosts if hosts is not None else host_arrays(n, dtype, seed)
-    fn, args = _BUILDERS[framework](workload, a, b, dtype, place, include_transfer)
+    fn, args = _on_device(adapter, workload, a, b, place, include_transfer)
     shape = (n, n) if workload == "add" else (n, n, n)
     symbol = f"{n}x{n}" if workload == "add" else f"{n}x{n}x{n}"
     name = f"{workload} {symbol} {dtype}" + (" + copy" if include_transfer else "")
@@ -140,65 +151,23 @@ def _workload(workload: str, n: int, dtype: str, framework: str, device: Any, in
     return Workload(name, fn, args, framework, place, info)
 
 
-def _numpy_builder(workload: str, a: Any, b: Any, dtype: str, device: Any, include_transfer: bool) -> tuple:
-    import numpy as np
+def _on_device(adapter: Any, workload: str, a: Any, b: Any, device: Device,
+               include_transfer: bool) -> tuple[Callable[..., Any], tuple[Any, Any]]:
+    """The framework's kernel and its arguments: inputs copied to ``device`` once, or inside every call."""
+    kernel = adapter.kernel(workload, device)
+    if not include_transfer:
+        return kernel, (adapter.place(a, device), adapter.place(b, device))
 
-    return (np.add if workload == "add" else np.matmul), (a, b)
+    def with_copy(x: Any, y: Any) -> Any:
+        return kernel(adapter.place(x, device), adapter.place(y, device))
 
-
-def _jax_builder(workload: str, a: Any, b: Any, dtype: str, device: Any, include_transfer: bool) -> tuple:
-    import jax
-    import jax.numpy as jnp
-
-    op = jax.jit(jnp.add if workload == "add" else jnp.matmul)
-    if include_transfer:
-        def with_copy(x: Any, y: Any) -> Any:
-            return op(jax.device_put(x, device.handle), jax.device_put(y, device.handle))
-        return with_copy, (a, b)
-    return op, (jax.device_put(a, device.handle), jax.device_put(b, device.handle))
-
-
-@functools.lru_cache(maxsize=1)
-def _share_gpus_with_jax() -> None:
-    """Let TensorFlow take GPU memory as it needs it instead of all of it at once, so JAX can run after it."""
-    import tensorflow as tf
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        with contextlib.suppress(RuntimeError, ValueError):  # already initialised: too late, keep going
-            tf.config.experimental.set_memory_growth(gpu, True)
-
-
-def _tensorflow_builder(workload: str, a: Any, b: Any, dtype: str, device: Any, include_transfer: bool) -> tuple:
-    import tensorflow as tf
-
-    _share_gpus_with_jax()
-    op = tf.add if workload == "add" else tf.matmul
-    where = device.handle or device.id
-
-    def on_device(x: Any, y: Any) -> Any:
-        with tf.device(where):
-            return op(x, y)
-
-    if include_transfer:
-        def with_copy(x: Any, y: Any) -> Any:
-            with tf.device(where):
-                return op(tf.identity(x), tf.identity(y))
-        return with_copy, (a, b)
-    with tf.device(where):
-        placed = (tf.identity(tf.convert_to_tensor(a)), tf.identity(tf.convert_to_tensor(b)))
-    return on_device, placed
-
-
-_BUILDERS: dict[str, Callable[..., tuple]] = {
-    "numpy": _numpy_builder, "jax": _jax_builder, "tensorflow": _tensorflow_builder,
-}
+    return with_copy, (a, b)
 
 
 def default_sizes(workload: str, device_kind: str, accelerator_here: bool, quick: bool = False) -> tuple[int, ...]:
     """Sizes for the sweep: small on a CPU-only machine; the lecture's large sizes where there is an accelerator
     (the host CPU then runs the same sizes, except the largest matmul)."""
-    if workload not in WORKLOADS:
-        raise ValueError(f"unknown workload {workload!r}: use one of {', '.join(WORKLOADS)}")
+    one_of("workload", workload, WORKLOADS)
     if not accelerator_here:
         table = {"add": ((256, 1024), (256, 1024, 4096)), "matmul": ((128, 256), (256, 512, 1024, 2048))}
     elif device_kind == "cpu":
@@ -281,58 +250,57 @@ def sweep(
     that does not fit) is listed in the result's ``skipped`` and the rest runs.
     """
     for w in workloads:
-        if w not in WORKLOADS:
-            raise ValueError(f"unknown workload {w!r}: use one of {', '.join(WORKLOADS)}")
+        one_of("workload", w, WORKLOADS)
     for d in dtypes:
         itemsize(d)
-    chosen = list(FRAMEWORKS if frameworks is None else frameworks)
-    for f in chosen:
-        if f not in FRAMEWORKS:
-            raise ValueError(f"unknown framework {f!r}: use one of {', '.join(FRAMEWORKS)}")
+    chosen = [one_of("framework", f, runtime.NAMES) for f in (runtime.NAMES if frameworks is None else frameworks)]
     if isinstance(sizes, Mapping):
-        sizes = {w: tuple(_check_size(n) for n in sizes[w]) for w in sizes}
+        sizes = {w: tuple(whole_number("size", n) for n in sizes[w]) for w in sizes}
     elif sizes is not None:
-        sizes = tuple(_check_size(n) for n in sizes)
+        sizes = tuple(whole_number("size", n) for n in sizes)
     quick_settings = {"warmup": 1, "target_time": 0.05, "min_repeat": 3, "max_repeat": 200}
-    bench_kwargs = {**(quick_settings if quick else {}), **bench_kwargs}
+    bench_kwargs = {"sync": sync, **(quick_settings if quick else {}), **bench_kwargs}
 
     targets, skipped = _targets(chosen, devices)
     plan = _plan(targets, workloads, sizes, dtypes, include_transfer, quick)
-    bar = Progress(len(plan), stream=stream, enabled=progress)
-    results: list[BenchmarkResult] = []
-    hosts: dict[tuple[int, str], tuple[Any, Any]] = {}
-    try:
-        for n, dtype, w, f, d, transfer in plan:
-            where = "cpu" if d == "cpu" else d.id
-            bar.step(f"{w} {n} {dtype} {f} {where}")
-            try:
-                if (n, dtype) not in hosts:
-                    hosts.clear()
-                    hosts[(n, dtype)] = host_arrays(n, dtype, seed)
-                workload = _workload(w, n, dtype, f, d, transfer, seed, hosts=hosts[(n, dtype)])
-                results.append(workload.run(sync=sync, **bench_kwargs))
-            except Exception as error:  # out of memory, an op the device lacks: report it, run the rest
-                skipped.append(f"{w} {n} {dtype}{' + copy' if transfer else ''} on {f} {where}: "
-                               f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
-    finally:
-        bar.close()
-        hosts.clear()
-    order = {name: i for i, name in enumerate(FRAMEWORKS)}
+    results = _run(plan, Progress(len(plan), stream=stream, enabled=progress), skipped, seed, bench_kwargs)
+    order = {name: i for i, name in enumerate(runtime.NAMES)}
     results.sort(key=lambda r: (list(workloads).index(r.workload), list(dtypes).index(r.dtype), r.size,
                                 r.includes_transfer, order.get(r.framework, 99), r.device_kind or ""))
     return SweepResults(results, skipped)
 
 
-def _targets(frameworks: Sequence[str], wanted: Sequence[Any] | None) -> tuple[list[tuple[str, Any]], list[str]]:
-    """(framework, device) pairs to run on, and why a framework has none."""
-    from tpu_lecture.runtime import runtime as devices
+def _run(plan: list[tuple], bar: Progress, skipped: list[str], seed: int,
+         bench_kwargs: dict[str, Any]) -> list[BenchmarkResult]:
+    """Every case of the plan, timed; a case that fails is added to ``skipped`` and the rest runs."""
+    results: list[BenchmarkResult] = []
+    hosts: dict[tuple[int, str], tuple[Any, Any]] = {}
+    try:
+        for n, dtype, w, f, d, transfer in plan:
+            bar.step(f"{w} {n} {dtype} {f} {d.id}")
+            try:
+                if (n, dtype) not in hosts:
+                    hosts.clear()
+                    hosts[(n, dtype)] = host_arrays(n, dtype, seed)
+                workload = _workload(w, n, dtype, f, d, transfer, seed, hosts=hosts[(n, dtype)])
+                results.append(workload.run(**bench_kwargs))
+            except Exception as error:  # out of memory, an op the device lacks: report it, run the rest
+                skipped.append(f"{w} {n} {dtype}{' + copy' if transfer else ''} on {f} {d.id}: "
+                               f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+    finally:
+        bar.close()
+        hosts.clear()
+    return results
 
-    targets: list[tuple[str, Any]] = []
+
+def _targets(frameworks: Sequence[str], wanted: Sequence[Any] | None) -> tuple[list[tuple[str, Device]], list[str]]:
+    """(framework, device) pairs to run on, and why a framework has none."""
+    targets: list[tuple[str, Device]] = []
     skipped: list[str] = []
     for f in frameworks:
         found = available_devices(f)
         if not found:
-            view = devices.view(f)
+            view = runtime.framework(f)
             skipped.append(f"{f}: " + ("not installed" if not view.installed else f"no devices ({view.error})"))
             continue
         if wanted is not None:
@@ -342,8 +310,6 @@ def _targets(frameworks: Sequence[str], wanted: Sequence[Any] | None) -> tuple[l
                     picked.append(find_device(f, name))
             if not picked:
                 skipped.append(f"{f}: none of the devices {list(wanted)} is here")
-        elif f == "numpy":
-            picked = ["cpu"]
         else:
             picked = [next(d for d in found if d.platform == p) for p in ("tpu", "gpu", "cpu")
                       if any(d.platform == p for d in found)]
@@ -351,19 +317,16 @@ def _targets(frameworks: Sequence[str], wanted: Sequence[Any] | None) -> tuple[l
     return targets, skipped
 
 
-def _plan(targets: list[tuple[str, Any]], workloads: Sequence[str], sizes: Any, dtypes: Sequence[str],
+def _plan(targets: list[tuple[str, Device]], workloads: Sequence[str], sizes: Any, dtypes: Sequence[str],
           include_transfer: bool, quick: bool) -> list[tuple]:
     """Every (n, dtype, workload, framework, device, transfer) to run, by size so host arrays are made once."""
-    accelerator_here = any(d != "cpu" and d.platform != "cpu" for _, d in targets)
+    accelerator_here = any(d.platform != "cpu" for _, d in targets)
     plan = []
     for f, d in targets:
-        kind = "cpu" if d == "cpu" else d.platform
+        copies = [False] + ([True] if include_transfer and not runtime.adapter(f).HOST_ONLY else [])
         for w in workloads:
             ns = sizes.get(w) if isinstance(sizes, Mapping) else sizes
-            for n in ns or default_sizes(w, kind, accelerator_here, quick):
-                for dtype in dtypes:
-                    variants = [False] + ([True] if include_transfer and f != "numpy" else [])
-                    plan += [(n, dtype, w, f, d, t) for t in variants]
+            for n in ns or default_sizes(w, d.platform, accelerator_here, quick):
+                plan += [(n, dtype, w, f, d, t) for dtype in dtypes for t in copies]
     plan.sort(key=lambda p: (p[0], p[1]))
     return plan
-

@@ -1,15 +1,18 @@
-"""Plots of benchmark results: times against size, speed-ups over a baseline, results on a chip's roofline.
+"""Plots of benchmark results: times against size, speed-ups over a baseline, results on a chip's roofline,
+and several chips' rooflines on one figure with workloads placed at their intensities.
 
-matplotlib is imported inside the plotting functions.
+matplotlib is imported inside the plotting functions; colours come from :mod:`tpu_lecture.viz.style`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tpu_lecture import hardware
 from tpu_lecture.bench.record import BenchmarkResult, compare
+from tpu_lecture.viz import style
 
 
 def plot_times(results: Iterable[BenchmarkResult]) -> Any:
@@ -70,10 +73,7 @@ def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] 
     """The chip's roofline, min(peak, bandwidth x intensity), with measured results placed on it."""
     import matplotlib.pyplot as plt
 
-    if isinstance(chip, str):
-        chip = hardware.match(chip) or hardware.get(chip)
-    if not isinstance(chip, hardware.Chip):
-        raise TypeError(f"chip must be a hardware.Chip or a chip's name, not {type(chip).__name__}")
+    chip = _chip(chip)
     ridge = chip.ridge_point
     points = [r for r in results if r.intensity is not None]
     intensities = [r.intensity for r in points] + [ridge]
@@ -91,3 +91,67 @@ def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] 
     ax.legend(fontsize="x-small")
     fig.tight_layout()
     return fig
+
+
+def _chip(chip: hardware.Chip | str) -> hardware.Chip:
+    """A chip, or one named as a runtime reports it ('NVIDIA H200') or as the table does ('H200')."""
+    if isinstance(chip, str):
+        chip = hardware.match(chip) or hardware.get(chip)
+    if not isinstance(chip, hardware.Chip):
+        raise TypeError(f"chip must be a hardware.Chip or a chip's name, not {type(chip).__name__}")
+    return chip
+
+
+def chip_colors(chips: Sequence[hardware.Chip | str]) -> dict[str, str]:
+    """A colour per chip, by kind (CPUs slate, GPUs greens, TPUs sky to pink) in the order given."""
+    shades = {kind: itertools.cycle(colors) for kind, colors in style.CHIP_SHADES.items()}
+    fallback = itertools.cycle(style.SERIES)
+    return {c.name: next(shades.get(c.kind, fallback)) for c in map(_chip, chips)}
+
+
+def plot_rooflines(chips: Sequence[hardware.Chip | str], workloads: Mapping[str, float] | None = None,
+                   ax: Any = None) -> Any:
+    """Several chips' rooflines, min(peak, bandwidth x intensity) in TFLOP/s, with each ridge point (●) and
+    ``workloads`` (name: FLOPs per byte) as dotted lines labelled along the top; the region left of the lowest
+    ridge point, memory-bound on every chip, is shaded. Draws on ``ax`` if given; returns the figure."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    chips = [_chip(c) for c in chips]
+    if not chips:
+        raise ValueError("no chips to draw: pass hardware.Chip objects or chip names, e.g. ['H100', 'TPU v5e']")
+    workloads = dict(workloads or {})
+    fig, ax = plt.subplots(figsize=(10, 6.6)) if ax is None else (ax.figure, ax)
+    intensities = [*workloads.values(), *(c.ridge_point for c in chips)]
+    low, high = min(1e-2, min(intensities) / 3), max(1.6e4, max(intensities) * 6)
+    colors = chip_colors(chips)
+    x = np.logspace(np.log10(low), np.log10(high), 400)
+    for chip in chips:
+        ax.loglog(x, [chip.attainable_flops(i) / 1e12 for i in x], "--" if chip.kind == "cpu" else "-",
+                  color=colors[chip.name], lw=2.2, label=chip.name)
+        ax.plot(chip.ridge_point, chip.peak_flops / 1e12, "o", color=colors[chip.name], ms=7, zorder=4)
+    _mark_workloads(ax, workloads)
+    lowest_ridge = min(chip.ridge_point for chip in chips)
+    ax.axvspan(low, lowest_ridge, color=style.AMBER_LIGHT, alpha=0.55, zorder=0)
+    ax.text(low * 120, 0.013, f"left of {lowest_ridge:.0f} FLOPs/byte:\nmemory-bound on every chip",
+            fontsize=9, color=style.AMBER_DARK)
+    ax.set(xlim=(low, high), ylim=(1e-2, max(c.peak_flops for c in chips) / 1e12 * 1.75),
+           xlabel="arithmetic intensity (FLOPs per byte)", ylabel="attainable TFLOP/s")
+    ax.set_title("Rooflines: min(peak, bandwidth × intensity); ● = ridge point", loc="left", pad=10)
+    ax.grid(True, which="major", color=style.GRID)
+    ax.legend(loc="upper left", fontsize=9, framealpha=0.9, edgecolor=style.GRID)
+    fig.tight_layout()
+    return fig
+
+
+def _mark_workloads(ax: Any, workloads: Mapping[str, float]) -> None:
+    """Each workload as a dotted vertical line at its intensity, named on a secondary axis along the top."""
+    if not workloads:
+        return
+    for i in workloads.values():
+        ax.axvline(i, color=style.EDGE_GREY, lw=1, ls=":", zorder=1)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(list(workloads.values()), [f"{name} ({i:,.0f})" if i >= 10 else f"{name} ({i:.3g})"
+                                              for name, i in workloads.items()],
+                   rotation=30, ha="left", fontsize=8.5, color=style.INK)
+    top.tick_params(length=0)

@@ -1,5 +1,5 @@
-"""A benchmark result and everything that is done with results: the record, its JSON-lines store, the
-reference results shipped with the package, and tables that compare runtimes side by side.
+"""A benchmark result: the record of one timing, its serialisation to and from JSON, and tables that compare
+runtimes side by side. Storing results (and upgrading old records) is :mod:`tpu_lecture.bench.store`'s.
 
 One Colab runtime has a GPU or a TPU, never both: results saved in one runtime are loaded in another and
 compared side by side.
@@ -7,20 +7,15 @@ compared side by side.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from html import escape
-from pathlib import Path
 from typing import Any
 
-from tpu_lecture import hardware, macs, roofline
+from tpu_lecture import roofline
 
-REFERENCE_FILES = ("h200_2026-11-26.jsonl",)
-BYTES_PER_ELEMENT = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+SCHEMA = 1  # the version of the stored record, written as its "schema" field
 
 # --- one result ---------------------------------------------------------------------------------------------
 
@@ -137,52 +132,18 @@ class BenchmarkResult:
         return ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready values (lists for tuples), with its schema version."""
         record = asdict(self)
         record["samples"] = list(self.samples)
         record["shape"] = None if self.shape is None else list(self.shape)
         record["derived"] = list(self.derived)
-        return {"schema": 1, **record}
+        return {"schema": SCHEMA, **record}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> BenchmarkResult:
-        """A result from a stored record. Missing times are derived from reported rates and marked derived;
-        FLOPs and bytes of the lecture's workloads are computed from their shape; the peak comes from the chip."""
-        if not isinstance(record, Mapping):
-            raise ValueError(f"a result record must be a JSON object, not {type(record).__name__}")
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in record.items() if k in known}
-        if not isinstance(data.get("name"), str) or not data["name"]:
-            raise ValueError("the record has no 'name'")
-        data["samples"] = tuple(float(x) for x in data.get("samples") or ())
-        data["derived"] = tuple(str(x) for x in data.get("derived") or ())
-        for key in ("min", "max", "spread", "first_call", "flops", "bytes_moved", "items", "peak_flops",
-                    "peak_bandwidth"):
-            if data.get(key) is not None:
-                data[key] = float(data[key])
-        for key in ("synchronized", "includes_transfer", "peak_is_estimate"):
-            if key in data and not isinstance(data[key], bool):
-                raise ValueError(f"{key} must be true or false, not {data[key]!r}")
-        if data.get("shape") is not None:
-            data["shape"] = tuple(int(s) for s in data["shape"])
-        data["params"] = dict(data.get("params") or {})
-        data["reported"] = dict(data.get("reported") or {})
-        data["versions"] = dict(data.get("versions") or {})
-        countable = data.get("workload") in WORKLOADS and data.get("shape") and data.get("dtype") in BYTES_PER_ELEMENT
-        if countable and data.get("flops") is None and data.get("bytes_moved") is None:
-            data["flops"], data["bytes_moved"] = workload_counts(data["workload"], data["shape"], data["dtype"])
-        if data.get("median") is None:
-            data["median"] = _median_from_reported(data)
-            data["derived"] = (*data["derived"], "median")
-        median = data["median"]
-        if isinstance(median, bool) or not isinstance(median, (int, float)) or not median > 0 or math.isinf(median):
-            raise ValueError(f"median must be a positive number of seconds, not {median!r}")
-        if data.get("peak_flops") is None and data.get("chip"):
-            chip = hardware.match(data["chip"])
-            if chip is not None:
-                data["peak_flops"] = chip.peak_flops_per_device
-                data["peak_dtype"] = chip.peak_dtype
-                data["peak_bandwidth"] = chip.memory_bandwidth
-        return cls(**data)
+        """A result from a record of the current schema (``store.upgrade`` brings older ones up to it);
+        raises ValueError naming the field that is wrong."""
+        return cls(**parse_record(record))
 
     def __repr__(self) -> str:
         where = self.runtime_label
@@ -205,13 +166,35 @@ class BenchmarkResult:
         return f"BenchmarkResult({self.name!r} on {where}: {'; '.join(parts)})"
 
 
-def _median_from_reported(data: Mapping[str, Any]) -> float:
-    reported = data["reported"]
-    for rate, work in (("flops_per_s", "flops"), ("items_per_s", "items"), ("bytes_per_s", "bytes_moved")):
-        if reported.get(rate) and data.get(work):
-            return data[work] / reported[rate]
-    raise ValueError("the record has no 'median' and no reported rate (flops_per_s, items_per_s, bytes_per_s) "
-                     "with the matching amount of work to derive it from")
+# --- reading a stored record -------------------------------------------------------------------------------
+
+_NUMBERS = ("min", "max", "spread", "first_call", "flops", "bytes_moved", "items", "peak_flops", "peak_bandwidth")
+_FLAGS = ("synchronized", "includes_transfer", "peak_is_estimate")
+_DICTS = ("params", "reported", "versions")
+
+
+def parse_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a stored record as ``BenchmarkResult`` takes them: unknown keys dropped, numbers as floats,
+    lists as tuples; raises ValueError for a record that is not one."""
+    if not isinstance(record, Mapping):
+        raise ValueError(f"a result record must be a JSON object, not {type(record).__name__}")
+    known = {f.name for f in fields(BenchmarkResult)}
+    data = {k: v for k, v in record.items() if k in known}
+    if not isinstance(data.get("name"), str) or not data["name"]:
+        raise ValueError("the record has no 'name'")
+    data["samples"] = tuple(float(x) for x in data.get("samples") or ())
+    data["derived"] = tuple(str(x) for x in data.get("derived") or ())
+    data.update({k: float(data[k]) for k in _NUMBERS if data.get(k) is not None})
+    for key in _FLAGS:
+        if key in data and not isinstance(data[key], bool):
+            raise ValueError(f"{key} must be true or false, not {data[key]!r}")
+    if data.get("shape") is not None:
+        data["shape"] = tuple(int(s) for s in data["shape"])
+    data.update({k: dict(data.get(k) or {}) for k in _DICTS})
+    median = data.get("median")
+    if isinstance(median, bool) or not isinstance(median, (int, float)) or not median > 0 or math.isinf(median):
+        raise ValueError(f"median must be a positive number of seconds, not {median!r}")
+    return data
 
 
 def format_seconds(seconds: float) -> str:
@@ -228,97 +211,6 @@ def format_rate(value: float, unit: str) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.3g} {prefix}{unit}"
     return f"{value:.3g} {unit}"
-
-
-# --- what one call of a workload does ---------------------------------------------------------------------
-
-WORKLOADS = ("add", "matmul")
-
-
-def workload_counts(workload: str, shape: Sequence[int], dtype: str) -> tuple[int, int]:
-    """(FLOPs, bytes moved) of one call: add reads two n x n arrays and writes one, one FLOP per element;
-    matmul M x K @ K x N does M*K*N MACs = 2*M*K*N FLOPs and at least reads A, B and writes C."""
-    size = itemsize(dtype)
-    if workload == "add":
-        rows, cols = shape
-        return rows * cols, 3 * rows * cols * size
-    if workload == "matmul":
-        m, k, n = shape
-        return macs.macs_to_flops(macs.matmul_macs(m, k, n)), (m * k + k * n + m * n) * size
-    raise ValueError(f"unknown workload {workload!r}: use one of {', '.join(WORKLOADS)}")
-
-
-def itemsize(dtype: str) -> int:
-    """Bytes per element of a dtype named by the benchmarks (float32 → 4, bfloat16 → 2, …)."""
-    if dtype not in BYTES_PER_ELEMENT:
-        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(BYTES_PER_ELEMENT)}")
-    return BYTES_PER_ELEMENT[dtype]
-
-
-# --- the results store: JSON lines -------------------------------------------------------------------------
-
-def save_results(results: BenchmarkResult | Iterable[BenchmarkResult], path: str | os.PathLike) -> Path:
-    """Append results to a JSON-lines file, one result a line, in one locked, appending write: two processes
-    saving to the same file at once neither interleave nor lose lines."""
-    if isinstance(results, BenchmarkResult):
-        results = [results]
-    lines = []
-    for r in results:
-        if not isinstance(r, BenchmarkResult):
-            raise TypeError(f"save_results takes BenchmarkResult objects, not {type(r).__name__}")
-        try:
-            lines.append(json.dumps(r.to_dict(), allow_nan=False) + "\n")
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"result {r.name!r} holds a value JSON cannot store ({error}): keep params and "
-                            "reported to numbers, strings, lists and dicts") from error
-    path = Path(path)
-    data = "".join(lines).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        _lock(fd)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-    finally:
-        os.close(fd)  # closing releases the lock
-    return path
-
-
-def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows: O_APPEND alone keeps each write whole
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)
-
-
-def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[BenchmarkResult]:
-    """Results from one or more JSON-lines files. A corrupt line is skipped with a warning naming the file
-    and line; the rest still load. A file that cannot be read raises OSError."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    results = []
-    for path in paths:
-        path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            raise OSError(f"cannot read results file {path}: {error.strerror or error}") from error
-        for number, line in enumerate(raw.split(b"\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                results.append(BenchmarkResult.from_dict(json.loads(line.decode("utf-8"))))
-            except (ValueError, TypeError, KeyError) as error:
-                warnings.warn(f"{path}:{number}: skipped a corrupt results line ({error})", stacklevel=2)
-    return results
-
-
-def reference_results() -> list[BenchmarkResult]:
-    """The reference results shipped with the package: measured on one NVIDIA H200 (see FACTS.md), no TPU."""
-    folder = Path(__file__).resolve().parent / "reference"
-    return load_results([folder / name for name in REFERENCE_FILES])
 
 
 # --- comparing results across runtimes -----------------------------------------------------------------------

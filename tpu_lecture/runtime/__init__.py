@@ -1,20 +1,35 @@
-"""Where the lecture runs: which framework sees which device, the Keras backend to choose, and how to
-spread a model over the devices. The only package that imports TensorFlow or JAX, and only inside functions."""
+"""Where the lecture runs: which framework sees which device, the Keras backend to choose, and how to spread a
+model over the devices. One adapter per framework (``numpy``, ``jax``, ``tensorflow``); the only package that
+imports TensorFlow or JAX, and only inside functions."""
 
+from tpu_lecture.runtime.machine import Device, Framework, hardware_hint, host_cpu_name
 from tpu_lecture.runtime.runtime import (
-    Device,
-    Framework,
+    ADAPTERS,
+    NAMES,
+    BackendWarning,
     Runtime,
     accelerator_kind,
+    adapter,
     best_backend,
+    build_in_distribution,
     describe,
+    detect,
+    device_of,
     distribution,
+    environment,
+    framework,
+    framework_of,
+    frameworks,
+    keras_backend,
+    replicas,
     strategy,
     summary_line,
+    sync_for,
+    title,
     use_best_backend,
-    view,
 )
-from tpu_lecture.runtime.runtime import runtime as detect
 
-__all__ = ["Device", "Framework", "Runtime", "accelerator_kind", "best_backend", "describe", "detect",
-           "distribution", "strategy", "summary_line", "use_best_backend", "view"]
+__all__ = ["ADAPTERS", "NAMES", "BackendWarning", "Device", "Framework", "Runtime", "accelerator_kind", "adapter",
+           "best_backend", "build_in_distribution", "describe", "detect", "device_of", "distribution", "environment",
+           "framework", "framework_of", "frameworks", "hardware_hint", "host_cpu_name", "keras_backend", "replicas",
+           "strategy", "summary_line", "sync_for", "title", "use_best_backend"]

@@ -1,207 +1,55 @@
-"""What runtime this is, which framework sees which accelerator, and the Keras backend and strategy to use.
+"""What runtime this is, which framework sees which accelerator, the Keras backend to use, and how to spread a
+model over the devices: the one place that puts the framework adapters together.
 
-Today's Colab TPU runtimes are TPU VMs where only JAX sees the TPU, so ``use_best_backend()`` picks Keras'
-JAX backend there and TensorFlow elsewhere. Every framework probe is a plain function in ``PROBES`` (or an
-argument), so tests can fake any combination of runtime, devices and missing frameworks.
+Each framework is one adapter module in ``ADAPTERS`` (``numpy.py``, ``tensorflow.py``, ``jax.py``) with the same
+names: ``probe``, ``sync``, ``device_of``, ``place``, ``kernel``, and for a Keras backend ``distribution``,
+``replicas`` and ``build_in``. Everything here dispatches to them by name, so nothing outside ``runtime/``
+branches on a framework. Today's Colab TPU runtimes are TPU VMs where only JAX sees the TPU, so
+``use_best_backend()`` picks Keras' JAX backend there and TensorFlow elsewhere. Probes can be passed in
+(``probes=``), so tests can fake any combination of runtime, devices and missing frameworks.
 """
 
 from __future__ import annotations
 
 import glob as _glob
-import importlib.metadata
-import importlib.util
 import json
 import os
 import platform
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-FRAMEWORK_TITLES = {"tensorflow": "TensorFlow", "jax": "JAX"}
-PLATFORMS = ("tpu", "gpu", "cpu")
+from tpu_lecture.checks import one_of
+from tpu_lecture.runtime import jax as jax_adapter
+from tpu_lecture.runtime import machine
+from tpu_lecture.runtime import numpy as numpy_adapter
+from tpu_lecture.runtime import tensorflow as tensorflow_adapter
+from tpu_lecture.runtime.machine import PLATFORMS, Device, Framework, hardware_hint, host_cpu_name
+
+# The framework adapters, in the order they are probed (a TPU opens to one framework per process: the first wins).
+# A new framework is a new adapter module, listed here.
+ADAPTERS: dict[str, ModuleType] = {a.NAME: a for a in (numpy_adapter, tensorflow_adapter, jax_adapter)}
+NAMES = tuple(ADAPTERS)
+PYTHON = "python"  # plain Python values: computed when returned, nothing to wait for
+PROBES: dict[str, Callable[[], Framework]] = {name: a.probe for name, a in ADAPTERS.items() if a.REPORTED}
 
 
-@dataclass(frozen=True)
-class Device:
-    """One device as one framework sees it."""
-
-    framework: str  # "tensorflow" or "jax"
-    platform: str  # "tpu", "gpu" or "cpu"
-    name: str  # as the runtime reports it: "TPU v5 lite", "NVIDIA H100 80GB HBM3", the host CPU's model
-    id: str  # the framework's own label: "/device:GPU:0", "tpu:0"
-    handle: Any = field(default=None, compare=False, repr=False)  # the framework's device object, for placement
-
-    def __str__(self) -> str:
-        return f"{self.id} ({self.name})"
+def adapter(name: str) -> ModuleType:
+    """The adapter module of the framework ``name``."""
+    return ADAPTERS[one_of("framework", name, NAMES)]
 
 
-@dataclass(frozen=True)
-class Framework:
-    """A framework's view of this machine: its version (None if not installed) and the devices it sees."""
-
-    name: str
-    version: str | None
-    devices: tuple[Device, ...] = ()
-    error: str | None = None  # installed, but asking it for devices failed (or was not done); says why
-    note: str | None = None  # how the devices were found, where that was not by asking the framework
-
-    @property
-    def installed(self) -> bool:
-        return self.version is not None
-
-    @property
-    def title(self) -> str:
-        return FRAMEWORK_TITLES.get(self.name, self.name)
-
-    def sees(self, platform_: str) -> bool:
-        return self.count(platform_) > 0
-
-    def count(self, platform_: str) -> int:
-        return sum(d.platform == platform_ for d in self.devices)
-
-    def describe(self) -> str:
-        if not self.installed:
-            return "not installed"
-        devices = ", ".join(d.id for d in self.devices) or "no devices listed"
-        remarks = "".join(f" ({text})" for text in (self.error, self.note) if text)
-        return f"{self.version}: {devices}{remarks}"
+def title(name: str) -> str:
+    """How a framework writes its own name: 'TensorFlow', 'JAX'."""
+    found = ADAPTERS.get(name)
+    return found.TITLE if found is not None else name
 
 
-# --- probes: each asks one framework, never raises ---------------------------------------------------------
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def host_cpu_name() -> str:
-    """The CPU's model name from /proc/cpuinfo, or what the platform module says."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.lower().startswith(("model name", "hardware")) and ":" in line:
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "CPU"
-
-
-def _tpu_name_from_environment(environ: Mapping[str, str]) -> str:
-    kind = environ.get("TPU_ACCELERATOR_TYPE", "")
-    if not kind:
-        return "TPU"
-    return kind if kind.lower().startswith("tpu") else f"TPU {kind}"
-
-
-def _cpu_only(name: str, label: str, distributions: tuple[str, ...]) -> Framework:
-    """An installed framework's view on a machine with no accelerator plugged in: it can only see the CPU."""
-    version = next((v for v in map(_version, distributions) if v), "unknown")
-    note = "not imported: no accelerator is plugged in, so it can only see the CPU"
-    return Framework(name, version, (Device(name, "cpu", host_cpu_name(), label),), note=note)
-
-
-def _should_import(module: str, ask: bool | None) -> bool:
-    if ask is not None:
-        return ask
-    return module in sys.modules or hardware_hint() != "cpu"
-
-
-def probe_tensorflow(ask: bool | None = None) -> Framework:
-    """TensorFlow's devices. Importing TensorFlow takes about 5 s, so where no accelerator is plugged in
-    and it is not imported yet, it is not asked (``ask=True`` asks anyway)."""
-    if not _installed("tensorflow"):
-        return Framework("tensorflow", None)
-    if not _should_import("tensorflow", ask):
-        return _cpu_only("tensorflow", "/device:CPU:0", ("tensorflow", "tensorflow-cpu", "tensorflow-intel",
-                                                         "tf-nightly"))
-    try:
-        import tensorflow as tf
-    except Exception as error:  # a broken install is reported, not raised
-        return Framework("tensorflow", "unknown", error=f"import failed: {error}")
-    devices = []
-    try:
-        for physical in tf.config.list_physical_devices():
-            kind = physical.device_type.lower()
-            if kind not in PLATFORMS:
-                continue
-            if kind == "gpu":
-                details = tf.config.experimental.get_device_details(physical)
-                name = details.get("device_name", "GPU")
-            elif kind == "tpu":
-                name = _tpu_name_from_environment(os.environ)
-            else:
-                name = host_cpu_name()
-            label = physical.name.replace("/physical_device:", "/device:")
-            devices.append(Device("tensorflow", kind, name, label, handle=label))
-    except Exception as error:
-        return Framework("tensorflow", tf.__version__, tuple(devices), error=f"listing devices failed: {error}")
-    return Framework("tensorflow", tf.__version__, tuple(devices))
-
-
-def probe_jax(ask: bool | None = None) -> Framework:
-    """JAX's devices: its default backend's (TPU or GPU if there is one) and the host CPU. Like TensorFlow,
-    it is not imported where no accelerator is plugged in unless ``ask=True``."""
-    if not _installed("jax"):
-        return Framework("jax", None)
-    if not _should_import("jax", ask):
-        return _cpu_only("jax", "cpu:0", ("jax",))
-    if "jax" not in sys.modules:
-        # Without this JAX takes 75% of a GPU's memory when first asked, starving TensorFlow in the same process.
-        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    try:
-        import jax
-    except Exception as error:
-        return Framework("jax", "unknown", error=f"import failed: {error}")
-    try:
-        found = list(jax.devices())
-        if found and found[0].platform != "cpu":
-            found += list(jax.devices("cpu"))
-    except Exception as error:
-        return Framework("jax", jax.__version__, error=f"listing devices failed: {error}")
-    devices = []
-    for d in found:
-        kind = "gpu" if d.platform in ("gpu", "cuda", "rocm") else d.platform
-        name = host_cpu_name() if kind == "cpu" else d.device_kind
-        devices.append(Device("jax", kind, name, f"{kind}:{d.id}", handle=d))
-    return Framework("jax", jax.__version__, tuple(devices))
-
-
-_CHILD_PROBE = """
-import json
-from tpu_lecture.runtime.runtime import probe_tensorflow
-f = probe_tensorflow(ask=True)
-print(json.dumps({"version": f.version, "error": f.error,
-                  "devices": [[d.platform, d.name, d.id] for d in f.devices]}))
-"""
-
-
-def probe_tensorflow_elsewhere(timeout: float = 300.0) -> Framework:
-    """TensorFlow's devices, asked in a child process: importing TensorFlow imports Keras, which fixes
-    Keras' backend, so ``use_best_backend()`` must not import it here."""
-    if not _installed("tensorflow"):
-        return Framework("tensorflow", None)
-    import subprocess
-
-    try:
-        done = subprocess.run([sys.executable, "-c", _CHILD_PROBE], capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        found = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as error:
-        return Framework("tensorflow", _version("tensorflow") or "unknown",
-                         error=f"asking TensorFlow in a child process failed: {error}")
-    devices = tuple(Device("tensorflow", kind, name, label, handle=label) for kind, name, label in found["devices"])
-    return Framework("tensorflow", found["version"], devices, error=found["error"])
-
-
-PROBES: dict[str, Callable[[], Framework]] = {"tensorflow": probe_tensorflow, "jax": probe_jax}
-
-
-# --- cheap facts: where we run, what hardware is plugged in, the Keras backend ------------------------------
+# --- cheap facts: where we run, the Keras backend -----------------------------------------------------------
 
 def environment(environ: Mapping[str, str] | None = None, modules: Mapping[str, Any] | None = None) -> str:
     """'colab', 'kaggle' or 'local'."""
@@ -212,29 +60,6 @@ def environment(environ: Mapping[str, str] | None = None, modules: Mapping[str, 
     if environ.get("KAGGLE_KERNEL_RUN_TYPE") or environ.get("KAGGLE_URL_BASE"):
         return "kaggle"
     return "local"
-
-
-def hardware_hint(
-    environ: Mapping[str, str] | None = None,
-    paths: Callable[[str], list[str]] = _glob.glob,
-    installed: Callable[[str], bool] = _installed,
-) -> str:
-    """'tpu', 'gpu' or 'cpu' from device files and environment alone: cheap, imports no framework.
-
-    It says what hardware is plugged in, not what a framework can use; 'cpu' is certain (no framework
-    can see an accelerator that is not there), the others are confirmed by ``runtime()``.
-    """
-    environ = os.environ if environ is None else environ
-    tpu_variables = ("TPU_ACCELERATOR_TYPE", "TPU_NAME", "TPU_WORKER_ID")  # not TPU_SKIP_MDS_QUERY: JAX sets it
-    if paths("/dev/accel*") or any(environ.get(v) for v in tpu_variables):
-        return "tpu"
-    if paths("/dev/vfio/[0-9]*") and installed("libtpu"):
-        return "tpu"
-    if paths("/dev/nvidia[0-9]*") or paths("/proc/driver/nvidia/gpus/*") or paths("/dev/kfd") or paths("/dev/dxg"):
-        return "gpu"  # NVIDIA, AMD ROCm, or a GPU passed through to WSL2
-    if platform.system() == "Darwin" and platform.machine() == "arm64":
-        return "gpu"  # Apple silicon: a Metal plug-in may show its GPU
-    return "cpu"
 
 
 def keras_backend(
@@ -265,20 +90,6 @@ def keras_backend(
     return "tensorflow", "Keras' default"
 
 
-def _version(distribution: str) -> str | None:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 # --- the runtime report ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -298,6 +109,7 @@ class Runtime:
     cores: int = 1
 
     def framework(self, name: str) -> Framework:
+        """The view of framework ``name``; not installed where the report does not list it."""
         for f in self.frameworks:
             if f.name == name:
                 return f
@@ -307,10 +119,6 @@ class Runtime:
     def seen_by(self) -> tuple[str, ...]:
         """The frameworks that see the accelerator (for a CPU: every installed framework)."""
         return tuple(f.name for f in self.frameworks if f.sees(self.accelerator))
-
-    @property
-    def devices(self) -> tuple[Device, ...]:
-        return tuple(d for f in self.frameworks for d in f.devices)
 
     @property
     def chip(self) -> Any:
@@ -327,17 +135,17 @@ class Runtime:
             kind = self.accelerator.upper()
             name = self.accelerator_name
             what = f"{name if name.upper().startswith(kind) else f'{kind} {name}'} x{self.accelerator_count}"
-            seen = ", ".join(FRAMEWORK_TITLES.get(n, n) for n in self.seen_by)
+            seen = ", ".join(map(title, self.seen_by))
             what += f" (seen by {seen})" if seen else ""
         parts = [self.environment, what]
-        parts += [f"{f.title} {f.version}" for f in self.frameworks if f.installed]
+        parts += [f"{title(f.name)} {f.version}" for f in self.frameworks if f.installed]
         parts.append(f"Keras backend: {self.keras_backend}")
         return " · ".join(parts)
 
     def __str__(self) -> str:
         accelerator = "CPU only" if self.accelerator == "cpu" else (
             f"{self.accelerator.upper()} x{self.accelerator_count}: {self.accelerator_name}")
-        seen = ", ".join(FRAMEWORK_TITLES.get(n, n) for n in self.seen_by) or "no framework"
+        seen = ", ".join(map(title, self.seen_by)) or "no framework"
         lines = [
             "runtime",
             f"  where:        {self.environment}",
@@ -347,7 +155,7 @@ class Runtime:
         if chip is not None:
             lines.append(f"  chip table:   {chip.summary()}")
         for f in self.frameworks:
-            lines.append(f"  {f.title + ':':<13} {f.describe()}")
+            lines.append(f"  {title(f.name) + ':':<13} {f.describe()}")
         keras = f"Keras {self.keras_version}" if self.keras_version else "Keras not installed"
         lines.append(f"  keras:        {keras}, backend {self.keras_backend} ({self.keras_backend_reason})")
         lines.append(f"  host:         {self.host}; Python {self.python}")
@@ -363,59 +171,70 @@ class Runtime:
 _probed: dict[str, Framework] = {}
 
 
+def _tpu_holder(name: str, views: Mapping[str, Framework]) -> str | None:
+    """The framework probed before ``name`` that holds the TPU, if any: a TPU opens to one framework per process."""
+    order = list(ADAPTERS)
+    earlier = order[:order.index(name)] if name in ADAPTERS else list(views)
+    return next((n for n in earlier if n in views and views[n].sees("tpu")), None)
+
+
+def _not_asked(name: str, holder: str) -> Framework:
+    """The view of a framework left unasked because ``holder`` holds the TPU."""
+    why = f"not asked: {title(holder)} holds the TPU in this process"
+    return Framework(name, machine.package_version(name), error=why)
+
+
+def _failed(name: str, error: Exception) -> Framework:
+    """The view of a framework whose probe raised: reported in the runtime report, never raised."""
+    return Framework(name, machine.package_version(name) or "unknown", error=f"probe failed: {error}")
+
+
 def frameworks(
     probes: Mapping[str, Callable[[], Framework]] | None = None,
     refresh: bool = False,
     hint: str | None = None,
 ) -> tuple[Framework, ...]:
-    """Every framework's view, probed once per process (TensorFlow's import is slow) unless ``refresh``.
-
-    A TPU can be opened by one framework per process only, so when TensorFlow already sees the TPU,
-    JAX is not asked for its devices.
-    """
+    """Every reported framework's view, probed once per process (TensorFlow's import is slow) unless
+    ``refresh``. Where a TPU is plugged in and an earlier framework sees it, the later ones are not asked."""
     use_cache = probes is None
     probes = PROBES if probes is None else probes
     if refresh and use_cache:
         _probed.clear()
     views: dict[str, Framework] = {}
     for name, probe in probes.items():
-        tf_has_tpu = views.get("tensorflow", Framework("tensorflow", None)).sees("tpu")
-        if name == "jax" and tf_has_tpu and hint == "tpu":
-            version = _version("jax")
-            views[name] = Framework("jax", version, error="not asked: TensorFlow holds the TPU in this process")
-            continue
-        if use_cache and name in _probed:
+        holder = _tpu_holder(name, views) if hint == "tpu" else None
+        if holder is not None:
+            views[name] = _not_asked(name, holder)
+        elif use_cache and name in _probed:
             views[name] = _probed[name]
-            continue
-        try:
-            view = probe()
-        except Exception as error:
-            view = Framework(name, _version(name) or "unknown", error=f"probe failed: {error}")
-        views[name] = view
-        if use_cache:
-            _probed[name] = view
+        else:
+            try:
+                views[name] = probe()
+            except Exception as error:
+                views[name] = _failed(name, error)
+            if use_cache:
+                _probed[name] = views[name]
     return tuple(views.values())
 
 
-def view(name: str, refresh: bool = False) -> Framework:
+def framework(name: str, refresh: bool = False) -> Framework:
     """One framework's view, probed once per process, without asking the others (no TensorFlow import
     for a JAX-only question)."""
-    if name not in PROBES:
-        raise ValueError(f"unknown framework {name!r}: use one of {', '.join(PROBES)}")
+    one_of("framework", name, NAMES)
     if refresh:
         _probed.pop(name, None)
     if name not in _probed:
-        held = name == "jax" and _probed.get("tensorflow", Framework("tensorflow", None)).sees("tpu")
-        if held and hardware_hint() == "tpu":
-            return Framework("jax", _version("jax"), error="not asked: TensorFlow holds the TPU in this process")
+        holder = _tpu_holder(name, _probed)
+        if holder is not None and hardware_hint() == "tpu":
+            return _not_asked(name, holder)
         try:
-            _probed[name] = PROBES[name]()
-        except Exception as error:
-            return Framework(name, _version(name) or "unknown", error=f"probe failed: {error}")
+            _probed[name] = ADAPTERS[name].probe()
+        except Exception as error:  # reported, and asked again next time
+            return _failed(name, error)
     return _probed[name]
 
 
-def runtime(
+def detect(
     probes: Mapping[str, Callable[[], Framework]] | None = None,
     environ: Mapping[str, str] | None = None,
     modules: Mapping[str, Any] | None = None,
@@ -443,21 +262,21 @@ def runtime(
         frameworks=views,
         keras_backend=backend,
         keras_backend_reason=reason,
-        keras_version=_version("keras"),
-        host=f"{platform.machine() or 'unknown machine'}, {_cores()} cores, {host_cpu_name()}",
+        keras_version=machine.package_version("keras"),
+        host=f"{platform.machine() or 'unknown machine'}, {machine.cores()} cores, {host_cpu_name()}",
         python=platform.python_version(),
-        cores=_cores(),
+        cores=machine.cores(),
     )
 
 
 def summary_line(**kwargs: Any) -> str:
-    """The one-line runtime report for notebooks' setup cells (``runtime()``'s arguments pass through)."""
-    return runtime(**kwargs).summary_line()
+    """The one-line runtime report for notebooks' setup cells (``detect()``'s arguments pass through)."""
+    return detect(**kwargs).summary_line()
 
 
 def describe(**kwargs: Any) -> str:
     """The full runtime report as text."""
-    return str(runtime(**kwargs))
+    return str(detect(**kwargs))
 
 
 def accelerator_kind(
@@ -471,7 +290,39 @@ def accelerator_kind(
     """
     if hardware_hint(environ, paths) == "cpu":
         return "cpu"
-    return runtime(probes=probes, environ=environ).accelerator
+    return detect(probes=probes, environ=environ).accelerator
+
+
+# --- results: which framework made a value, waiting for it, where it lives ----------------------------------------
+
+def framework_of(value: Any) -> str | None:
+    """'numpy', 'jax', 'tensorflow' or 'python' for a value (or the first element of a tuple/list/dict)."""
+    if isinstance(value, Mapping):
+        value = next(iter(value.values()), None)
+    elif isinstance(value, (tuple, list)):
+        value = value[0] if value else None
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return PYTHON
+    module = type(value).__module__.split(".")[0]
+    return next((name for name, a in ADAPTERS.items() if module in a.MODULES), None)
+
+
+def _no_wait(out: Any) -> None:
+    """Plain Python values are computed when returned: nothing to wait for."""
+
+
+def sync_for(name: str) -> Callable[[Any], None]:
+    """The function that waits until a result of framework ``name`` (or 'python') is computed."""
+    return _no_wait if name == PYTHON else adapter(name).sync
+
+
+def device_of(out: Any, name: str | None) -> Device:
+    """The device a result of framework ``name`` lives on (the first element's, for a tuple or list); the
+    host CPU where the framework cannot say."""
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    found = ADAPTERS[name].device_of(out, framework(name).devices) if name in ADAPTERS else None
+    return found or machine.host_device(name or PYTHON)
 
 
 # --- choosing the Keras backend ----------------------------------------------------------------------------
@@ -494,14 +345,14 @@ def use_best_backend(
     modules: Mapping[str, Any] | None = None,
     probes: Mapping[str, Callable[[], Framework]] | None = None,
     paths: Callable[[str], list[str]] = _glob.glob,
-    installed: Callable[[str], bool] = _installed,
+    installed: Callable[[str], bool] = machine.installed,
 ) -> str:
     """Set ``KERAS_BACKEND`` for this runtime before Keras is imported, and return the backend.
 
     A ``KERAS_BACKEND`` the user set wins. This never imports Keras (nor TensorFlow, which imports Keras):
     only where a TPU is plugged in does it ask the frameworks which sees it, TensorFlow in a child process.
     If Keras is already imported with another backend, it warns (``BackendWarning``) with what to do and
-    returns the backend actually in use. Call it before ``runtime()``, which imports TensorFlow.
+    returns the backend actually in use. Call it before ``detect()``, which imports TensorFlow.
     """
     environ = os.environ if environ is None else environ
     modules = sys.modules if modules is None else modules
@@ -525,67 +376,98 @@ def use_best_backend(
     return current
 
 
+def _probes_that_leave_keras_alone() -> dict[str, Callable[[], Framework]]:
+    """The report's probes, each framework whose import would fix Keras' backend asked in a child process
+    (unless it is imported already)."""
+    return {name: getattr(ADAPTERS[name], "probe_elsewhere", probe) if name not in sys.modules else probe
+            for name, probe in PROBES.items()}
+
+
 def _best_for_this_runtime(
     environ: Mapping[str, str],
     probes: Mapping[str, Callable[[], Framework]] | None,
     paths: Callable[[str], list[str]],
     installed: Callable[[str], bool],
 ) -> tuple[str, str]:
+    """The backend this runtime needs and why; the frameworks are asked only where a TPU is plugged in."""
     has_tf, has_jax = installed("tensorflow"), installed("jax")
     if has_jax and not has_tf:
         return "jax", "TensorFlow is not installed, JAX is"
     if hardware_hint(environ, paths, installed) != "tpu":
         return "tensorflow", "no TPU here: TensorFlow is the default backend"
-    if probes is None:
-        in_process = "tensorflow" in sys.modules
-        probes = {"tensorflow": probe_tensorflow if in_process else probe_tensorflow_elsewhere, "jax": probe_jax}
-    views = {f.name: f for f in frameworks(probes, hint="tpu")}
+    views = {f.name: f for f in frameworks(probes or _probes_that_leave_keras_alone(), hint="tpu")}
     choice = best_backend(views.get("tensorflow", Framework("tensorflow", None)),
                           views.get("jax", Framework("jax", None)))
     why = "only JAX sees the TPU" if choice == "jax" else "TensorFlow sees the TPU or JAX does not"
     return choice, why
 
 
-# --- distribution strategies -------------------------------------------------------------------------------
+# --- spreading a Keras model over the devices --------------------------------------------------------------------
 
-_tpu_strategies: dict[int, Any] = {}
+def _keras_adapter(backend: str) -> ModuleType:
+    """The adapter that distributes Keras models on ``backend``."""
+    choices = [name for name, a in ADAPTERS.items() if hasattr(a, "distribution")]
+    if backend not in choices:
+        raise ValueError(f"no distribution for the Keras backend {backend!r}: use {' or '.join(map(repr, choices))}")
+    return ADAPTERS[backend]
 
 
-def strategy(runtime_: Runtime | None = None, tf: Any = None) -> Any:
+def _view(name: str, runtime: Runtime | None) -> Framework:
+    """A framework's view from a runtime report given, else probed (once per process)."""
+    return framework(name) if runtime is None else runtime.framework(name)
+
+
+def _backend_in_force(backend: str | None, keras: Any) -> str:
+    """The Keras backend named, else the one of the Keras given, else the one in force (without importing Keras)."""
+    if backend is not None:
+        return backend
+    return keras.backend.backend() if keras is not None else keras_backend()[0]
+
+
+def _stand_ins(keras: Any, tf: Any) -> dict[str, Any]:
+    """Framework modules passed in (fakes in tests); the adapters import the real ones for the others."""
+    return {k: v for k, v in (("keras", keras), ("tensorflow", tf)) if v is not None}
+
+
+def strategy(runtime: Runtime | None = None, tf: Any = None) -> Any:
     """The tf.distribute strategy for this runtime: TPUStrategy on a TPU TensorFlow sees, MirroredStrategy on
     several GPUs, the default strategy otherwise. The TPU system is initialised once per process."""
-    if tf is None:
-        import tensorflow as tf
-    runtime_ = runtime() if runtime_ is None else runtime_
-    view = runtime_.framework("tensorflow")
-    if not view.installed:
-        raise RuntimeError("TensorFlow is not installed in this runtime: on a JAX runtime (a Colab TPU) "
-                           "use distribution(), which gives keras.distribution.DataParallel")
-    if view.sees("tpu"):
-        if id(tf) not in _tpu_strategies:
-            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
-            tf.config.experimental_connect_to_cluster(resolver)
-            tf.tpu.experimental.initialize_tpu_system(resolver)
-            _tpu_strategies[id(tf)] = tf.distribute.TPUStrategy(resolver)
-        return _tpu_strategies[id(tf)]
-    if view.count("gpu") > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    return tensorflow_adapter.strategy(_view(tensorflow_adapter.NAME, runtime), tf)
 
 
 def distribution(backend: str | None = None, keras: Any = None, tf: Any = None,
-                 runtime_: Runtime | None = None) -> Any:
+                 runtime: Runtime | None = None) -> Any:
     """How to spread a Keras model over this runtime's devices, for the Keras backend in force.
 
     JAX: ``keras.distribution.DataParallel`` over all devices (pass it to ``keras.distribution.set_distribution``).
     TensorFlow: the ``strategy()`` (build and compile the model inside ``strategy.scope()``).
     """
-    if backend is None:
-        backend = keras.backend.backend() if keras is not None else keras_backend()[0]
-    if backend == "jax":
-        if keras is None:
-            import keras
-        return keras.distribution.DataParallel(devices=keras.distribution.list_devices())
-    if backend == "tensorflow":
-        return strategy(runtime_, tf)
-    raise ValueError(f"no distribution for the Keras backend {backend!r}: use 'tensorflow' or 'jax'")
+    found = _keras_adapter(_backend_in_force(backend, keras))
+    return found.distribution(_view(found.NAME, runtime), _stand_ins(keras, tf))
+
+
+def replicas(distribution: Any = None, backend: str | None = None, keras: Any = None, tf: Any = None,
+             runtime: Runtime | None = None) -> int:
+    """How many accelerator cores share each batch under ``distribution`` (by default this runtime's): the
+    strategy's replicas on TensorFlow, the devices on JAX. Split a global batch by it (``data.per_replica_batch``)."""
+    found = _keras_adapter(_backend_in_force(backend, keras))
+    return found.replicas(distribution, _view(found.NAME, runtime), _stand_ins(keras, tf))
+
+
+def build_in_distribution(builder: Callable[..., Any], *args: Any, distribution: Any = None, **kwargs: Any) -> Any:
+    """``builder(*args, **kwargs)`` run where the accelerators see it, e.g. ``build_in_distribution(mlp_model)``.
+
+    TensorFlow backend: inside ``strategy.scope()`` (a ``tf.distribute`` strategy), so variables are
+    mirrored on every core. JAX backend: the ``keras.distribution`` (e.g. ``DataParallel``) becomes Keras's
+    global distribution, since ``fit`` must run under it too. ``distribution=None`` takes this runtime's;
+    where that is none (one device, or a backend without an adapter), the builder simply runs.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    found = ADAPTERS.get(backend)
+    if found is None or not hasattr(found, "build_in"):
+        if distribution is not None:
+            raise ValueError(f"no distribution for the Keras backend {backend!r}: build without distribution=")
+        return builder(*args, **kwargs)
+    return found.build_in(distribution, _view(found.NAME, None), {"keras": keras}, builder, args, kwargs)

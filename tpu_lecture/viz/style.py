@@ -47,3 +47,8 @@ def show(fig: Any) -> None:
 
     display(fig)
     plt.close(fig)
+
+# Several chips' rooflines on one chart (bench.plots.plot_rooflines): CPUs slate, GPUs greens, TPUs sky to pink,
+# taken in order within each kind; and the shading and label of the memory-bound region left of every ridge point.
+CHIP_SHADES = {"cpu": (MUTED,), "gpu": ("#65a30d", "#15803d"), "tpu": ("#0ea5e9", "#2563eb", "#7c3aed", "#db2777")}
+AMBER_LIGHT, AMBER_DARK = "#fef3c7", "#b45309"
