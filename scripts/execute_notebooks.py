@@ -17,6 +17,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+# Stored outputs never depend on the network: notebooks read data from TPU_LECTURE_DATA or fall back.
+os.environ.setdefault("TPU_LECTURE_OFFLINE", "1")
+
 import tpu_lecture
 from tpu_lecture.runtime.quiet import without_noise
 
