@@ -466,6 +466,41 @@ def test_symbolic_example_beyond_two_by_two():
     assert format_value(run.result[0, 0]) == "a11·w11 + a12·w21 + a13·w31"
 
 
+def test_the_bits_of_a_number_one_box_per_bit():
+    from tpu_lecture import precision
+    from tpu_lecture.viz.bits import bits_figure
+    from tpu_lecture.viz.style import BIT_FIELDS
+
+    fig = bits_figure(0.1)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    for fmt in ("float32", "bfloat16", "float16"):
+        fields = precision.bit_fields(0.1, fmt)
+        assert fmt in texts and f"= {fields.stored:.12g}" in texts
+    bits = [t for t in ax.texts if t.get_text() in "01" and t.get_text()]
+    assert len(bits) == 32 + 16 + 16 and len(ax.patches) == 64
+    sign_edge = to_rgba(BIT_FIELDS["sign"][0])
+    assert [tuple(p.get_edgecolor()) for p in ax.patches][:1] == [sign_edge]
+    assert ax.get_title() == "0.1 stored in float32, bfloat16 and float16"
+    assert "bfloat16 keeps these 16 bits of float32" in texts
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sign", "exponent", "mantissa"]
+    one = bits_figure(1.0, formats=("float16",))
+    assert one.axes[0].get_title() == "1.0 stored in float16" and "bfloat16 keeps" not in str(one.axes[0].texts)
+    png_size(fig._repr_png_())
+    with pytest.raises(ValueError, match="formats is empty"):
+        bits_figure(1.0, formats=())
+    with pytest.raises(ValueError, match="unknown format"):
+        bits_figure(1.0, formats=("float8",))
+
+
+def test_the_style_names_every_colour_the_notebooks_use():
+    from tpu_lecture.viz import style
+
+    for name in ("MEASURED", "MEASURED_EDGE", "LOADING", "GRID", "MUTED", "PURPLE", "TEAL"):
+        assert re.fullmatch(r"#[0-9a-f]{6}", getattr(style, name))
+    assert len(style.FOLD_FILLS) == 2 and set(style.BIT_FIELDS) == {"sign", "exponent", "mantissa"}
+
+
 # --------------------------------------------------------------------------- the command line
 
 

@@ -41,6 +41,7 @@ _LAZY: dict[str, str] = {
     "frame_strip": "viz.export",
     "render_frames": "viz.export",
     "symbolic_example": "viz.export",
+    "bits_figure": "viz.bits",
     "format_value": "viz.text",
     "cycle_story": "viz.text",
     "run_story": "viz.text",
