@@ -340,6 +340,10 @@ def test_animate_sizes_the_array_after_the_operand_it_holds(flow, shape):
     np.testing.assert_array_equal(player.run.result, small_ints((3, 5), 7) @ small_ints((5, 6), 8))
     square = animate(*lecture_example(), rows=2).run
     assert (square.rows, square.cols) == (2, 2)
+    with pytest.raises(TypeError, match="rows must be a whole number, got '4'"):
+        animate(*lecture_example(), rows="4")
+    with pytest.raises(ValueError, match="unknown dataflow 'diagonal'"):
+        animate(*lecture_example(), dataflow="diagonal")
 
 
 # --------------------------------------------------------------------------- the layout and the words

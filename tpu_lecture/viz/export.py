@@ -23,7 +23,8 @@ import numpy as np
 from matplotlib import animation, rc_context
 
 from tpu_lecture.checks import number, whole_number
-from tpu_lecture.sim.array import check_cycle
+from tpu_lecture.sim import dataflow as dataflows
+from tpu_lecture.sim.array import SystolicArray, check_cycle, lecture_example
 from tpu_lecture.viz.layout import DETAIL_LIMIT, Layout, check_drawable
 from tpu_lecture.viz.player import SystolicPlayer
 from tpu_lecture.viz.renderer import FrameFigure, FrameRenderer, legend_handles, own_figure
@@ -96,9 +97,6 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
     weight-stationary, Aᵀ for input-stationary, the output for output-stationary), at most 8×8,
     so every PE is drawn with its values. ``rows`` alone makes a square array.
     """
-    from tpu_lecture.sim import dataflow as dataflows
-    from tpu_lecture.sim.array import SystolicArray
-
     flow = dataflows.get(dataflow)
     A, W = np.asarray(A), np.asarray(W)
     if A.ndim == 2 and W.ndim == 2:
@@ -107,8 +105,8 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
             rows, cols = (min(size, DETAIL_LIMIT) for size in held)
         elif rows is None:
             rows = min(held[0], DETAIL_LIMIT)
-    rows = 1 if rows is None else rows
-    cols = rows if cols is None else cols
+    rows = 1 if rows is None else whole_number("rows", rows)
+    cols = rows if cols is None else whole_number("cols", cols)
     check_drawable(rows, cols)
     run = SystolicArray(rows, cols, flow).matmul(A, W, keep_frames=True)
     return SystolicPlayer(run, fps=fps)
@@ -117,8 +115,6 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
 def symbolic_example(m: int = 2, k: int = 2, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Matrices of symbols: the lecture's A B / C D and E F / G H for 2×2, else a11 … and w11 …"""
     if (m, k, n) == (2, 2, 2):
-        from tpu_lecture.sim.array import lecture_example
-
         return lecture_example()
     import sympy
 
