@@ -30,6 +30,7 @@ class Tile:
 
     @property
     def sizes(self) -> Sizes:
+        """How many rows of A, inner values and columns of W this fold covers."""
         return Sizes(*(part.stop - part.start for part in (self.m, self.k, self.n)))
 
     def span(self, dim: str) -> slice:
@@ -57,6 +58,7 @@ class Schedule:
 
     @property
     def folds(self) -> int:
+        """How many folds the product takes (tiles that fit the array at once)."""
         return len(self.fold_cycles)
 
     @property

@@ -54,6 +54,7 @@ class Frame:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """The array's (rows, cols)."""
         return self.active.shape
 
     @property

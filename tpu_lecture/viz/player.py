@@ -44,6 +44,7 @@ class PlayerState:
 
     @property
     def last(self) -> int:
+        """The last cycle, cycles − 1."""
         return self.cycles - 1
 
     @property

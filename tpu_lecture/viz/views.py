@@ -17,7 +17,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.patches import FancyBboxPatch
 
-from tpu_lecture.viz.layout import EDGE, SLOT, Layout
+from tpu_lecture.viz.layout import EDGE, Layout
 from tpu_lecture.viz.style import (
     ACTIVE_EDGE,
     ACTIVE_FACE,
@@ -101,22 +101,22 @@ class DetailView:
 
     def _build_queues(self) -> None:
         run, layout, ax, right, down = self.run, self.layout, self.ax, self.right, self.down
-        depth, top_depth, label_pt = layout.queue_depth, layout.top_depth, layout.label_pt
+        depth, top_depth, label_pt, slot = layout.queue_depth, layout.top_depth, layout.label_pt, layout.slot
         font = layout.font(0.22, layout.value_len, 0.54)
-        self.queue = {(i, d): self._slot(-EDGE - (d + 0.5) * SLOT, i + 0.5, right, f"queue-{i}-{d}", font)
+        self.queue = {(i, d): self._slot(-EDGE - (d + 0.5) * slot, i + 0.5, right, f"queue-{i}-{d}", font)
                       for i in range(run.rows) for d in range(depth)}
-        self.queue_more = [self.animated(ax.text(-EDGE - depth * SLOT, i + 0.5, "…", ha="right", va="center",
+        self.queue_more = [self.animated(ax.text(-EDGE - depth * slot, i + 0.5, "…", ha="right", va="center",
                                                  color=MUTED, fontsize=font)) for i in range(run.rows)]
         ax.text(-EDGE, -0.12, f"{NAMES[right]}s waiting\n(row i starts i cycles late)", ha="right", va="bottom",
                 fontsize=label_pt, color=MUTED)
-        self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * SLOT, down, f"queue-top-{d}-{j}", font)
+        self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * slot, down, f"queue-top-{d}-{j}", font)
                           for d in range(top_depth) for j in range(run.cols)}
-        self.queue_top_more = [self.animated(ax.text(j + 0.5, -EDGE - top_depth * SLOT, "⋮", ha="center",
+        self.queue_top_more = [self.animated(ax.text(j + 0.5, -EDGE - top_depth * slot, "⋮", ha="center",
                                                      va="bottom", color=MUTED, fontsize=font))
                                for j in range(run.cols)] if top_depth else []
         if top_depth:
             waiting = f"{NAMES[down]}s waiting\n(column j starts j cycles late)"
-            ax.text(-0.15, -EDGE - (top_depth - 0.5) * SLOT, waiting, ha="right", va="top", fontsize=label_pt,
+            ax.text(-0.15, -EDGE - (top_depth - 0.5) * slot, waiting, ha="right", va="top", fontsize=label_pt,
                     color=MUTED)
         ax.text(-EDGE, layout.out_y + 0.05, "outputs\nY = A·W", ha="right", va="top", fontsize=label_pt, color=MUTED)
 
@@ -143,6 +143,7 @@ class DetailView:
     # ------------------------------------------------------------------ one cycle
 
     def update(self, frame) -> None:
+        """Show ``frame``: PE texts and colours, what each arrow carries, the queues and the outputs."""
         self._update_pes(frame)
         colors = [COLORS[kind] if kind else DEAD_ARROW for kind in self.arrow_carries(frame).values()]
         self.arrows.set_facecolor(colors)
@@ -251,6 +252,7 @@ class CompactView:
         ax.text(-EDGE, out_y, "outputs\nY = A·W", ha="right", va="top", fontsize=layout.label_pt, color=MUTED)
 
     def update(self, frame) -> None:
+        """Show ``frame``: each PE, queue slot and output tinted by its value, amber where a MAC happened."""
         scale, kept = self.layout.value_scale, self.run.stationary
         rgb = _shade(frame.values[kept], frame.valid[kept], scale[kept], COLORS[kept], IDLE_FACE,
                      lightest=0.1, darkest=0.55)
