@@ -169,7 +169,7 @@ class SystolicRun:
 
 
 class SystolicArray:
-    """An R×C grid of multiply-accumulate PEs running one dataflow.
+    """An R×C grid of multiply-accumulate PEs running one dataflow (a name, an alias or a Dataflow object).
 
     >>> run = SystolicArray(4, 4).matmul(A, W)
     >>> run.result, run.cycles, run.utilization

@@ -344,7 +344,7 @@ DATAFLOWS: tuple[Dataflow, ...] = (WEIGHT_STATIONARY, OUTPUT_STATIONARY, INPUT_S
 
 
 def get(dataflow: str | Dataflow) -> Dataflow:
-    """The dataflow with this name or alias ("weight_stationary", "ws", "weight-stationary", …)."""
+    """The dataflow with this name or alias ("weight_stationary", "ws", "weight-stationary", …); a Dataflow as it is."""
     if isinstance(dataflow, Dataflow):
         return dataflow
     key = str(dataflow).strip().lower()
