@@ -24,7 +24,8 @@ import matplotlib
 import numpy as np
 
 from tpu_lecture.sim.array import SystolicArray
-from tpu_lecture.viz.export import SystolicPlayer, save_animation
+from tpu_lecture.viz.export import save_animation
+from tpu_lecture.viz.player import SystolicPlayer
 from tpu_lecture.viz.textcache import StampText
 
 FRAME_GOAL_MS = 100.0

@@ -35,6 +35,7 @@ CHROMIUM_FLAGS = [
 ]
 REQUIRE_ENV = "TPU_LECTURE_REQUIRE_BROWSER"  # set by .ci/run: a missing browser fails instead of skipping
 CYCLE = re.compile(r"cycle (\d+) of (\d+)")
+KERNEL_STATE = re.compile(r"kernel state: cycle (\d+) playing (True|False) fps ([\d.]+)")
 KERNEL_PREFIX = "tl-browser-test kernel prefix: "
 ALL_CELLS_RAN = "tl-browser-test: every cell ran"
 
@@ -66,7 +67,8 @@ def standin_notebook() -> dict:
         cells=[
             nbf.new_markdown_cell("# Stand-in for 04_systolic_array: the step-through player only"),
             nbf.new_code_cell(
-                "import tpu_lecture as tl\n\nA, W = tl.lecture_example()\ntl.animate(A, W, rows=2, cols=2)"
+                "import tpu_lecture as tl\n\nA, W = tl.lecture_example()\n"
+                "player = tl.animate(A, W, rows=2, cols=2)  # the state probe asks this one\nplayer"
             ),
             nbf.new_code_cell(
                 "import numpy as np\n\nrng = np.random.default_rng(0)\n"
@@ -94,7 +96,7 @@ def notebook_copy(folder: Path, source: Path | None = NOTEBOOK, first_cells: tup
         nb = standin_notebook()
         name = "04_standin.ipynb"
     probe = nbf.new_code_cell(f"import sys\nprint({KERNEL_PREFIX!r} + sys.prefix)")
-    nb.cells = [probe, *(nbf.new_code_cell(c) for c in first_cells), *nb.cells,
+    nb.cells = [probe, *(nbf.new_code_cell(c) for c in first_cells), *nb.cells, nbf.new_code_cell(STATE_PROBE),
                 nbf.new_code_cell(f"print({ALL_CELLS_RAN!r})")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     folder.mkdir(parents=True, exist_ok=True)
@@ -126,6 +128,20 @@ def _keep_first_frame(self, key, value):
         self._tl_has_frame = bool(value)
     return _send(self, key, value)
 ipywidgets.Image.open, ipywidgets.Image._should_send_property = _open_and_note_frame, _keep_first_frame'''
+
+
+# A button that asks the kernel where the first player (the notebook's ``player``) thinks it is: its
+# PlayerState, the one source of truth, must agree with what the page shows.
+STATE_PROBE = '''\
+import ipywidgets
+_probe, _probe_out = ipywidgets.Button(description="ask the kernel"), ipywidgets.Label()
+_probe.add_class("tl-state-probe")
+_probe_out.add_class("tl-state-probe-out")
+def _read_state(_):
+    s = player.state
+    _probe_out.value = f"kernel state: cycle {s.cycle} playing {s.playing} fps {s.fps}"
+_probe.on_click(_read_state)
+ipywidgets.HBox([_probe, _probe_out])'''
 
 
 # --------------------------------------------------------------------------- the Jupyter server
@@ -409,6 +425,17 @@ class Player:
             return f"after {action}: {cycle} (caption {self.caption_text()!r}); {frame}"
 
         return wait_for(changed, timeout, why, self.page)
+
+    def kernel_state(self, timeout: float = 10) -> tuple[int, bool, float]:
+        """(cycle, playing, fps) of the player's PlayerState in the kernel, asked through the probe button."""
+        notebook = shown_notebook(self.page)
+        out = notebook.locator(".tl-state-probe-out").first
+        before = out.text_content() or "" if out.count() else ""
+        notebook.locator(".tl-state-probe").first.click()
+        found = wait_for(lambda: (out.text_content() or "") != before and KERNEL_STATE.search(out.text_content() or ""),
+                         timeout, lambda: f"the kernel did not answer the probe (it shows {out.text_content()!r})",
+                         self.page)
+        return int(found[1]), found[2] == "True", float(found[3])
 
     def state(self) -> tuple[tuple[int, int], str]:
         return self.cycle(), self.frame_src()

@@ -2,7 +2,8 @@
 
 A temporary copy of notebooks/04_systolic_array.ipynb is run from the Run menu; then the first
 player is used like a student does (step forward, step back, the speed control, Play, Pause, the
-cycle slider) and each action must move the caption's cycle and show a new decoded frame. The HTML export must play in a
+cycle slider) and each action must move the caption's cycle and show a new decoded frame; at the end the kernel's
+PlayerState (asked through a probe button) must say what the page shows. The HTML export must play in a
 plain page with no kernel. Screenshots go to test-artifacts/browser/. The self-tests break the
 player in the kernel of a copy and check that the same checks fail.
 """
@@ -123,8 +124,14 @@ def check_player(page, shots: bs.Shots, patience: float = 10) -> dict:
     last = player.wait_for_change(first, lambda t: t == last_cycle, f"dragging the cycle slider to its right end "
                                   f"(last cycle, {last_cycle})", patience)
     shots.take(player.root, "slider-end")
+    kernel = player.kernel_state()  # PlayerState is the truth: it must say what the page shows
+    assert kernel[:2] == (last[0][0], False), (
+        f"the page shows cycle {last[0][0]} of a paused player, but the kernel's PlayerState says {kernel}")
+    assert kernel[2] == float(fastest), f"the speed control reads {fastest} frames/s, the kernel's state {kernel[2]}"
+    shots.take(player.page, "kernel-state")
     return {"start": start[0], "forward": forward[0], "back": back[0], "played": played[0], "paused": paused[0],
-            "ended": ended[0], "slider_first": first[0], "slider_last": last[0], "speeds": (slowest, fastest)}
+            "ended": ended[0], "slider_first": first[0], "slider_last": last[0], "speeds": (slowest, fastest),
+            "kernel": kernel}
 
 
 def _steady(page, player: bs.Player, for_ms: int = 400):

@@ -97,6 +97,21 @@ def test_matrix_cycles_agrees_with_the_simulator():
     assert machines.matrix_cycles(5, 6, 7, 4, 4).compute_cycles == run.cycles
 
 
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_matrix_cycles_of_every_dataflow_come_from_the_simulators_schedule(dataflow):
+    from tpu_lecture.sim.array import SystolicArray, schedule
+
+    np = pytest.importorskip("numpy")
+    a, w = np.ones((9, 10), int), np.ones((10, 7), int)
+    run = SystolicArray(4, 3, dataflow).matmul(a, w, keep_frames=False)
+    model = machines.matrix_cycles(9, 10, 7, 4, 3, dataflow=dataflow)
+    plan = schedule(9, 10, 7, 4, 3, dataflow)
+    assert (model.compute_cycles, model.folds, model.load_cycles) == (run.cycles, run.folds, run.load_cycles)
+    assert (model.compute_cycles, model.folds, model.load_cycles) == (plan.cycles, plan.folds, plan.load_cycles)
+    assert model.dataflow == run.dataflow and model.utilization == pytest.approx(run.utilization)
+    assert run.dataflow.replace("_", "-") in repr(model)
+
+
 def test_square_product_on_matching_array_takes_3n_minus_2():
     for n in (1, 2, 3, 8, 128):
         assert machines.matrix_cycles(n, n, n, n, n).compute_cycles == 3 * n - 2
@@ -110,6 +125,10 @@ def test_scalar_and_vector_cycles():
         machines.vector_cycles(3, 4, 5, lanes=0)
     with pytest.raises(ValueError, match="cols must be at least 1"):
         machines.matrix_cycles(3, 4, 5, 4, 0)
+    with pytest.raises(ValueError, match="m must be at least 1, got 0"):
+        machines.matrix_cycles(0, 4, 5, 4, 4)
+    with pytest.raises(ValueError, match="unknown dataflow 'diagonal'"):
+        machines.matrix_cycles(3, 4, 5, 4, 4, dataflow="diagonal")
 
 
 def test_compare_machines_rows():

@@ -1,5 +1,7 @@
 """The simulator against trusted references: numpy.matmul, closed-form cycle counts, M·K·N MACs."""
 
+import dataclasses
+import math
 import tracemalloc
 
 import ml_dtypes
@@ -8,7 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tpu_lecture.sim.array import SystolicArray, expected_cycles, lecture_example, schedule
+from tpu_lecture.sim import dataflow as dataflows
+from tpu_lecture.sim.array import (
+    SystolicArray,
+    assert_pe_rules,
+    check_cycle,
+    expected_cycles,
+    lecture_example,
+    schedule,
+)
+from tpu_lecture.sim.dataflow import DATAFLOWS as FLOWS
+from tpu_lecture.sim.dataflow import INPUT_STATIONARY, OUTPUT_STATIONARY, WEIGHT_STATIONARY, Dataflow
+from tpu_lecture.sim.schedule import Tile
+from tpu_lecture.sim.tape import FoldRecord
 
 DATAFLOWS = ["weight_stationary", "output_stationary", "input_stationary"]
 
@@ -161,15 +175,16 @@ def test_frames_move_values_right_and_partial_sums_down(dataflow):
         now, before = frames[t], frames[t - 1]
         if now.fold != before.fold:
             continue
-        value, valid = getattr(now, moving), getattr(now, f"{moving}_valid")
-        prev, prev_valid = getattr(before, moving), getattr(before, f"{moving}_valid")
+        value, valid = now.values[moving], now.valid[moving]
+        prev, prev_valid = before.values[moving], before.valid[moving]
         for i, j in zip(*np.nonzero(valid[:, 1:])):
             assert prev_valid[i, j] and value[i, j + 1] == prev[i, j]
             checked += 1
-        product = np.where(now.active, getattr(now, moving) * getattr(now, held), 0)
-        for i, j in zip(*np.nonzero(now.psum_valid[1:, :])):
-            assert before.psum_valid[i, j]
-            assert now.psum[i + 1, j] == before.psum[i, j] + product[i + 1, j]
+        product = np.where(now.active, now.values[moving] * now.values[held], 0)
+        psum, psum_before = now.values["psum"], before.values["psum"]
+        for i, j in zip(*np.nonzero(now.valid["psum"][1:, :])):
+            assert before.valid["psum"][i, j]
+            assert psum[i + 1, j] == psum_before[i, j] + product[i + 1, j]
             checked += 1
     assert checked > 100
 
@@ -182,12 +197,13 @@ def test_output_stationary_frames_accumulate_in_place():
         now, before = run.frame(t), run.frame(t - 1)
         if now.phase != "compute":
             continue
-        for i, j in zip(*np.nonzero(now.activation_valid[:, 1:])):
-            assert now.activation[i, j + 1] == before.activation[i, j]
-        for i, j in zip(*np.nonzero(now.weight_valid[1:, :])):
-            assert now.weight[i + 1, j] == before.weight[i, j]
-        gained = np.where(now.active, now.activation * now.weight, 0)
-        np.testing.assert_array_equal(now.psum, before.psum + gained)
+        value, old = now.values, before.values
+        for i, j in zip(*np.nonzero(now.valid["activation"][:, 1:])):
+            assert value["activation"][i, j + 1] == old["activation"][i, j]
+        for i, j in zip(*np.nonzero(now.valid["weight"][1:, :])):
+            assert value["weight"][i + 1, j] == old["weight"][i, j]
+        gained = np.where(now.active, value["activation"] * value["weight"], 0)
+        np.testing.assert_array_equal(value["psum"], old["psum"] + gained)
     assert run.frame(run.cycles - 1).phase == "drain"
 
 
@@ -214,7 +230,7 @@ def test_skewed_input_queue():
     # ... row 1 has A[0, 1] next, row 2 still has A[0, 2] one cycle away from the next.
     assert first.queue_left[1, 0] == A[0, 1]
     assert not first.queue_left_valid[2, 0] and first.queue_left[2, 1] == A[0, 2]
-    assert first.activation[0, 0] == A[0, 0]
+    assert first.values["activation"][0, 0] == A[0, 0]
 
 
 def test_frame_errors_name_the_fix():
@@ -222,7 +238,7 @@ def test_frame_errors_name_the_fix():
     with pytest.raises(ValueError, match="keep_frames=True"):
         run.frame(0)
     run = SystolicArray(2, 2).matmul(np.ones((2, 2)), np.ones((2, 2)))
-    with pytest.raises(ValueError, match=r"0 … 3"):
+    with pytest.raises(ValueError, match=r"cycle t = 4 is outside this run: choose t in 0 … 3"):
         run.frame(4)
     with pytest.raises(ValueError, match=r"0 … 3"):
         run.frame(-1)
@@ -271,15 +287,19 @@ def test_bad_matrices(A, W, error, message):
         SystolicArray(2, 2).matmul(A, W)
 
 
-@pytest.mark.parametrize("rows,cols", [(0, 2), (2, 0), (-1, 3)])
-def test_array_size_below_one(rows, cols):
-    with pytest.raises(ValueError, match="at least 1x1"):
+@pytest.mark.parametrize("rows,cols,message", [(0, 2, "array rows must be at least 1, got 0"),
+                                               (2, 0, "array cols must be at least 1, got 0"),
+                                               (-1, 3, "array rows must be at least 1, got -1")])
+def test_array_size_below_one(rows, cols, message):
+    with pytest.raises(ValueError, match=message):
         SystolicArray(rows, cols)
 
 
 def test_array_size_not_whole():
-    with pytest.raises(TypeError, match="whole number"):
+    with pytest.raises(TypeError, match="array rows must be a whole number, got 2.5"):
         SystolicArray(2.5, 2)
+    with pytest.raises(TypeError, match="bool"):
+        SystolicArray(True, 2)
 
 
 def test_unknown_dataflow_lists_the_choices():
@@ -299,7 +319,149 @@ def test_aliases_and_reprs():
 
 
 def test_expected_cycles_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="k = 0"):
+    with pytest.raises(ValueError, match="k must be at least 1, got 0"):
         expected_cycles(4, 0, 4, 4, 4)
+    with pytest.raises(TypeError, match="rows must be a whole number"):
+        schedule(4, 4, 4, 2.0, 4)
     with pytest.raises(ValueError, match="unknown dataflow"):
         expected_cycles(4, 4, 4, 4, 4, "diagonal")
+
+
+# ---------------------------------------------------------------- the Dataflow objects
+
+
+def totals_by_hand(m, k, n, R, C, dataflow):
+    """The whole-product closed forms, derived on paper by summing the fold formula over the folds."""
+    ceil = math.ceil
+    if dataflow == "weight_stationary":
+        return ceil(k / R) * (ceil(n / C) * (m + R - 2) + n)
+    if dataflow == "input_stationary":
+        return ceil(k / R) * (ceil(m / C) * (n + R - 2) + m)
+    return ceil(m / R) * ceil(n / C) * (k + R - 2) + ceil(n / C) * m + ceil(m / R) * n
+
+
+@settings(max_examples=200, deadline=None)
+@given(m=st.integers(1, 300), k=st.integers(1, 300), n=st.integers(1, 300), rows=st.integers(1, 40),
+       cols=st.integers(1, 40), dataflow=st.sampled_from(FLOWS))
+def test_fold_formula_summed_equals_the_closed_form_on_paper(m, k, n, rows, cols, dataflow):
+    plan = dataflow.schedule(m, k, n, rows, cols)
+    assert plan.cycles == totals_by_hand(m, k, n, rows, cols, dataflow.name)
+    assert plan.folds == len(plan.tiles) == math.prod(
+        math.ceil(size / step) for size, step in zip(dataflow.held_shape(m, k, n), (rows, cols)))
+    assert plan.load_cycles == plan.folds * (0 if dataflow is OUTPUT_STATIONARY else rows)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 7), k=st.integers(1, 7), n=st.integers(1, 7), rows=st.integers(1, 4),
+       cols=st.integers(1, 4), dataflow=st.sampled_from(FLOWS))
+def test_each_fold_takes_the_cycles_its_formula_says(m, k, n, rows, cols, dataflow):
+    """Stepped, fold by fold: the tape's fold starts are the schedule's, so every fold matches its formula."""
+    A, W = np.ones((m, k), int), np.ones((k, n), int)
+    run = SystolicArray(rows, cols, dataflow).matmul(A, W)
+    assert [fold.start for fold in run._tape.folds] == list(run.schedule.fold_starts)
+    assert run.schedule.fold_starts[-1] + run.schedule.fold_cycles[-1] == run.cycles
+
+
+def test_the_tiles_cover_the_product_once():
+    for flow in FLOWS:
+        plan = flow.schedule(7, 10, 9, 3, 4)
+        assert all(isinstance(tile, Tile) for tile in plan.tiles)
+        covered = np.zeros((7, 10, 9), int)
+        for tile in plan.tiles:
+            covered[tile.m, tile.k, tile.n] += 1
+        assert (covered == 1).all(), flow.name
+        assert all(tile.sizes.k <= 3 for tile in plan.tiles) or flow is OUTPUT_STATIONARY
+    assert repr(WEIGHT_STATIONARY.schedule(2, 3, 4, 2, 2).tiles[0]) == "Tile(m 0:2, k 0:2, n 0:2)"
+
+
+def test_each_dataflow_owns_its_names_and_movements():
+    assert [flow.name for flow in FLOWS] == ["weight_stationary", "output_stationary", "input_stationary"]
+    for alias in ("ws", "weight-stationary", "WEIGHT_STATIONARY", " ws "):
+        assert dataflows.get(alias) is WEIGHT_STATIONARY
+    assert dataflows.get(INPUT_STATIONARY) is INPUT_STATIONARY
+    assert (WEIGHT_STATIONARY.stationary, WEIGHT_STATIONARY.moving("right"), WEIGHT_STATIONARY.moving("down")) == (
+        "weight", "activation", "psum")
+    assert (OUTPUT_STATIONARY.stationary, OUTPUT_STATIONARY.moving("down")) == ("psum", "weight")
+    assert (INPUT_STATIONARY.stationary, INPUT_STATIONARY.moving("right")) == ("activation", "weight")
+    assert [flow.held_shape(3, 5, 6) for flow in FLOWS] == [(5, 6), (3, 6), (5, 3)]
+    assert WEIGHT_STATIONARY.label == "weight-stationary" and WEIGHT_STATIONARY.streamed == "m"
+    assert repr(OUTPUT_STATIONARY) == "Dataflow(output-stationary: psum stays, activation right, weight down)"
+
+
+def test_a_new_dataflow_is_one_object():
+    """A dataflow made from parts (here: weight-stationary visiting K's tiles first) runs, counts and draws itself."""
+    k_first = dataclasses.replace(WEIGHT_STATIONARY, name="k_first", aliases=("kf",), fold_order=("k", "n"))
+    assert isinstance(k_first, Dataflow)
+    rng = np.random.default_rng(11)
+    A, W = random_ints(rng, (5, 9)), random_ints(rng, (9, 7))
+    run = SystolicArray(4, 3, k_first).matmul(A, W)
+    np.testing.assert_array_equal(run.result, A @ W)
+    assert run.dataflow == "k_first" and run.cycles == k_first.schedule(5, 9, 7, 4, 3).cycles
+    assert [tile.k.start for tile in run.schedule.tiles][:3] == [0, 0, 0]
+    assert assert_pe_rules(run) == run.macs
+    with pytest.raises(ValueError, match="same two of 'm', 'k', 'n'"):
+        dataclasses.replace(WEIGHT_STATIONARY, fold_order=("m", "n"))
+    with pytest.raises(ValueError, match="values move"):
+        dataclasses.replace(WEIGHT_STATIONARY, flows={"activation": "left"})
+
+
+# ---------------------------------------------------------------- the tape
+
+
+def test_fold_records_say_where_each_fold_starts_and_drains():
+    A, W = np.ones((3, 5), int), np.ones((5, 6), int)
+    run = SystolicArray(2, 4, "os").matmul(A, W)
+    folds = run._tape.folds
+    assert all(isinstance(fold, FoldRecord) for fold in folds)
+    assert [fold.start for fold in folds] == list(run.schedule.fold_starts)
+    for fold, cycles, tile in zip(folds, run.schedule.fold_cycles, run.schedule.tiles):
+        assert fold.drain_from == cycles - 2  # the last R = 2 cycles shift the sums out
+        assert fold.phase(fold.drain_from - 1) == "compute" and fold.phase(fold.drain_from) == "drain"
+        assert fold.top.shape == (5, tile.sizes.n) and fold.left_lanes == tile.sizes.m
+    ws = SystolicArray(2, 2).matmul(np.ones((3, 3), int), np.ones((3, 3), int))
+    assert all(fold.drain_from is None and fold.top is None for fold in ws._tape.folds)
+    assert {frame.phase for frame in ws.frames} == {"compute"}
+
+
+def test_outputs_are_complete_after_every_fold_of_k_has_added_in():
+    run = SystolicArray(2, 2).matmul(np.ones((2, 5), int), np.ones((5, 2), int))
+    assert run._tape.contributions_needed == run.schedule.contributions == 3  # ceil(5 / 2) tiles of K
+    done = [int(frame.output_valid.sum()) for frame in run.frames]
+    assert done[-1] == 4 and done == sorted(done)
+    first_fold_end = run.schedule.fold_cycles[0] - 1
+    assert run.frame(first_fold_end).output_new.any() and not run.frame(first_fold_end).output_valid.any()
+    assert SystolicArray(2, 2, "os").matmul(np.ones((2, 5), int), np.ones((5, 2), int)).schedule.contributions == 1
+
+
+def test_a_frame_holds_its_values_in_dicts():
+    run = SystolicArray(2, 2).matmul(*lecture_example())
+    frame = run.frame(1)
+    assert set(frame.values) == set(frame.valid) == {"weight", "activation", "psum"}
+    assert str(frame.values["psum"][1, 0]) == "A*E + B*G" and frame.valid["psum"][1, 0]
+    assert str(frame.values["weight"][0, 0]) == "E" and frame.valid["weight"].all()
+
+
+# ---------------------------------------------------------------- the PE rules, checked on any run
+
+
+@pytest.mark.parametrize("dataflow", FLOWS, ids=[flow.name for flow in FLOWS])
+def test_every_mac_follows_the_pe_rules(dataflow):
+    rng = np.random.default_rng(12)
+    for A, W in (lecture_example(), (random_ints(rng, (5, 7)), random_ints(rng, (7, 4)))):
+        run = SystolicArray(3, 2, dataflow).matmul(A, W)
+        assert assert_pe_rules(run) == run.macs
+
+
+def test_a_broken_rule_is_named():
+    run = SystolicArray(2, 2).matmul(np.ones((2, 2), int), np.full((2, 2), 3))
+    run._tape.values["psum"][1, 1, 0] += 1  # tamper with the recorded partial sum of PE(1, 0) at cycle 1
+    with pytest.raises(AssertionError, match=r"cycle 1, PE\(1,0\): the partial sum should be activation × weight"):
+        assert_pe_rules(run)
+    with pytest.raises(ValueError, match="keep_frames=True"):
+        assert_pe_rules(SystolicArray(2, 2).matmul(np.ones((2, 2)), np.ones((2, 2)), keep_frames=False))
+
+
+def test_check_cycle():
+    assert check_cycle(3, 4) == 3 and type(check_cycle(np.int64(2), 4)) is int
+    with pytest.raises(TypeError, match="cycle t must be a whole number"):
+        check_cycle(True, 4)

@@ -18,18 +18,20 @@ from PIL import Image
 from tpu_lecture.__main__ import main
 from tpu_lecture.sim.array import SystolicArray, lecture_example
 from tpu_lecture.viz.export import (
-    PlayerState,
-    SystolicPlayer,
     animate,
     animation_html,
     draw_frame,
     frame_png,
+    frame_strip,
     render_frames,
     save_animation,
     symbolic_example,
 )
-from tpu_lecture.viz.renderer import FrameRenderer, format_value
+from tpu_lecture.viz.layout import EDGE, Layout
+from tpu_lecture.viz.player import PlayerState, SystolicPlayer
+from tpu_lecture.viz.renderer import FrameRenderer
 from tpu_lecture.viz.style import ACTIVE_FACE, COLORS, DEAD_ARROW, IDLE_FACE
+from tpu_lecture.viz.text import caption, cycle_story, format_value, run_story
 
 DATAFLOWS = ["ws", "os", "is"]
 
@@ -94,7 +96,7 @@ def test_every_pe_text_is_the_runs_state_at_that_cycle(lecture_runs, flow):
     for t in range(run.cycles):
         frame = renderer.draw(t)
         for key in ("weight", "activation", "psum"):
-            values, valid = getattr(frame, key), getattr(frame, f"{key}_valid")
+            values, valid = frame.values[key], frame.valid[key]
             for i, j in np.ndindex(frame.shape):
                 want = format_value(values[i, j]) if valid[i, j] else ""
                 assert artist(renderer.figure, f"pe-{i}-{j}-{key}").get_text() == want, (flow, t, key, i, j)
@@ -126,7 +128,7 @@ def test_a_queue_deeper_than_drawn_ends_in_an_ellipsis():
     run = SystolicArray(2, 2).matmul(small_ints((7, 2), 9), small_ints((2, 2), 10))
     renderer = FrameRenderer(run)
     frame = renderer.draw(0)
-    depth = renderer.queue_depth
+    depth = renderer.layout.queue_depth
     assert depth < frame.queue_left.shape[1] and frame.queue_left_valid[1, depth:].any()
     assert renderer.view.queue_more[1].get_visible()
     for d in range(depth):
@@ -154,9 +156,9 @@ def test_active_pes_stand_out_and_arrows_carry_colour(numeric_run):
         colours = renderer.view.arrows.get_facecolor()
         for n, key in enumerate(renderer.view.arrow_keys):
             if key[0] == "right":
-                assert (carries[key] == "activation") == bool(frame.activation_valid[key[1], key[2]])
+                assert (carries[key] == "activation") == bool(frame.valid["activation"][key[1], key[2]])
             if key[0] == "down":
-                assert (carries[key] == "psum") == bool(frame.psum_valid[key[1], key[2]])
+                assert (carries[key] == "psum") == bool(frame.valid["psum"][key[1], key[2]])
             want = COLORS[carries[key]] if carries[key] else DEAD_ARROW
             assert tuple(colours[n]) == pytest.approx(to_rgba(want))
 
@@ -199,7 +201,7 @@ def test_draw_frame_fills_a_given_axes(lecture_runs):
 def test_compact_view_colours_activity_for_large_arrays():
     run = SystolicArray(16, 16).matmul(small_ints((16, 16), 5), small_ints((16, 16), 6))
     renderer = FrameRenderer(run, dpi=50)
-    assert renderer.compact
+    assert renderer.layout.compact
     frame = renderer.draw(20)
     pixels = renderer.view.pes.get_array()
     amber = np.all(np.isclose(pixels, to_rgba(ACTIVE_FACE)[:3]), axis=-1)
@@ -216,7 +218,8 @@ def test_arrays_too_large_to_draw_point_to_the_statistics():
 
 def test_a_run_without_frames_says_how_to_keep_them():
     run = SystolicArray(2, 2).matmul(np.ones((2, 2)), np.ones((2, 2)), keep_frames=False)
-    for call in (lambda: draw_frame(run, 0), lambda: SystolicPlayer(run), lambda: frame_png(run, 0)):
+    for call in (lambda: draw_frame(run, 0), lambda: SystolicPlayer(run), lambda: frame_png(run, 0),
+                 lambda: frame_strip(run), lambda: animation_html(run)):
         with pytest.raises(ValueError, match="keep_frames=True"):
             call()
 
@@ -280,7 +283,23 @@ def test_play_state_follows_the_play_widget(player):
     setattr(player.play, name, True)
     assert player.playing and player.state.playing
     setattr(player.play, name, False)
-    assert not player.state.playing
+    assert not player.state.playing and not player.playing
+
+
+def test_player_state_is_the_one_truth(player):
+    """Whatever moves the player (code, a widget), the state says where it is and the widgets show it."""
+    name = "playing" if player.play.has_trait("playing") else "_playing"
+    player.playing = True
+    assert player.state.playing and getattr(player.play, name) is True
+    player.playing = False
+    assert not player.state.playing and getattr(player.play, name) is False
+    player.step_forward.click()
+    assert player.state.cycle == player.cycle == player.slider.value == player.play.value == 1
+    player.play.value = 4  # the Play widget ticking, as the front end does while playing
+    assert player.state.cycle == 4 and player.caption.value == caption(player.run, player.run.frame(4))
+    player.speed.value = 5
+    assert player.state.fps == player.fps == 5 and player.play.interval == player.state.interval_ms == 200
+    assert not hasattr(PlayerState, "widget")  # the state knows nothing of widgets
 
 
 def test_player_widgets_carry_css_classes_for_browser_tests(player):
@@ -305,6 +324,13 @@ def test_player_state_without_widgets():
     assert state.step(10) == 4 and state.step(-10) == 0
     with pytest.raises(ValueError, match=r"0 … 4"):
         state.go_to(5)
+    assert state.set_playing(1) is True and state.playing is True
+    with pytest.raises(ValueError, match=r"fps \(frames per second\) must be in \[0.5, 20\], got 30"):
+        PlayerState(cycles=5, fps=30)
+    with pytest.raises(ValueError, match="cycle t = 7 is outside"):
+        PlayerState(cycles=5, cycle=7)
+    with pytest.raises(ValueError, match="cycles must be at least 1"):
+        PlayerState(cycles=0)
 
 
 @pytest.mark.parametrize("flow, shape", [("ws", (5, 6)), ("is", (5, 3)), ("os", (3, 6))])
@@ -314,9 +340,91 @@ def test_animate_sizes_the_array_after_the_operand_it_holds(flow, shape):
     np.testing.assert_array_equal(player.run.result, small_ints((3, 5), 7) @ small_ints((5, 6), 8))
     square = animate(*lecture_example(), rows=2).run
     assert (square.rows, square.cols) == (2, 2)
+    with pytest.raises(TypeError, match="rows must be a whole number, got '4'"):
+        animate(*lecture_example(), rows="4")
+    with pytest.raises(ValueError, match="unknown dataflow 'diagonal'"):
+        animate(*lecture_example(), dataflow="diagonal")
+
+
+# --------------------------------------------------------------------------- the layout and the words
+
+
+def test_the_layout_is_one_object_the_views_share(numeric_run):
+    renderer = FrameRenderer(numeric_run)
+    layout = renderer.layout
+    assert renderer.view.layout is layout and isinstance(layout, Layout)
+    assert layout == Layout.of(numeric_run)  # a pure function of the run
+    assert not layout.compact and layout.output_text and layout.top_depth == 0
+    assert layout.queue_depth == 4 + 2  # the staircase of 4 rows is 7 deep: R + 2 slots are drawn, then "…"
+    assert layout.fig_size == tuple(renderer.figure.get_size_inches())
+    assert layout.left == EDGE + layout.queue_depth * layout.slot + 0.3
+    assert layout.pt == layout.scale * 72 and layout.label_pt == 10.0
+    assert 4.0 <= layout.font(0.22, 20, 0.5) < layout.font(0.22, 1, 0.5)
+    assert layout.value_scale["weight"] == np.abs(small_ints((4, 4), 2)).max()
+
+
+def test_a_layout_zoomed_into_an_axes_keeps_its_proportions(numeric_run):
+    own = Layout.of(numeric_run)
+    half = Layout.of(numeric_run, (own.fig_size[0] / 2, own.fig_size[1] / 2))
+    assert half.zoom == pytest.approx(0.5) and half.scale == pytest.approx(own.scale / 2)
+    assert half.label_pt == pytest.approx(5.0) and half.out_y == own.out_y
+
+
+def test_output_stationary_layout_makes_room_on_top(lecture_runs):
+    layout = Layout.of(lecture_runs["os"])
+    assert layout.top_depth >= 1 and layout.top > EDGE
+    assert layout.value_scale["psum"] is None  # symbols: colour shows presence only
+
+
+def test_the_story_of_each_cycle(lecture_runs):
+    ws = lecture_runs["ws"]
+    assert cycle_story(ws, 1) == ["PE(0,0): C × E + 0 = C·E", "PE(0,1): A × F + 0 = A·F",
+                                  "PE(1,0): B × G + A·E = A·E + B·G", "   ↓ leaves the array: Y[0,0] = A·E + B·G"]
+    story = run_story(ws).splitlines()
+    assert story[0] == "cycle 0 │ PE(0,0): A × E + 0 = A·E" and story[2].startswith("        │ ")
+    os_story = cycle_story(lecture_runs["os"], 1)  # output-stationary adds to the sum the PE keeps
+    assert "PE(0,0): B × G + A·E = A·E + B·G" in os_story
+    # While the sums drain no PE multiplies; the bottom row leaves first.
+    assert cycle_story(lecture_runs["os"], 4) == ["   ↓ leaves the array: Y[1,0] = C·E + D·G",
+                                                  "   ↓ leaves the array: Y[1,1] = C·F + D·H"]
+
+
+def test_the_caption_says_fold_and_drain():
+    run = SystolicArray(2, 2, "os").matmul(small_ints((3, 2), 1), small_ints((2, 2), 2))
+    last = run.frame(run.cycles - 1)
+    assert caption(run, last).endswith(f"fold {run.folds} of {run.folds} · draining results")
 
 
 # --------------------------------------------------------------------------- export
+
+
+@pytest.mark.parametrize("flow", DATAFLOWS)
+def test_a_frame_strip_shows_every_cycle_with_one_title_and_legend(lecture_runs, flow):
+    run = lecture_runs[flow]
+    fig = frame_strip(run)
+    assert len(fig.axes) == run.cycles
+    captions = sorted(t.get_text() for t in fig.findobj(lambda a: a.get_gid() == "caption"))
+    assert captions == sorted(caption(run, run.frame(t)) for t in range(run.cycles))
+    assert not fig.findobj(lambda a: a.get_gid() == "title") and all(ax.get_legend() is None for ax in fig.axes)
+    assert fig.get_suptitle().endswith("systolic array · A 2×2 @ W 2×2") and len(fig.legends) == 1
+    width, height = Layout.of(run).fig_size
+    per_row = min(4, run.cycles)
+    assert tuple(fig.get_size_inches()) == pytest.approx((width * per_row, height * -(-run.cycles // 4) + 1.0))
+    png_size(fig._repr_png_())
+
+
+def test_a_frame_strip_of_chosen_cycles(lecture_runs):
+    run = lecture_runs["ws"]
+    fig = frame_strip(run, cycles=[3, 1], per_row=1)
+    assert len(fig.axes) == 2
+    assert [t.get_text()[:10] for t in fig.findobj(lambda a: a.get_gid() == "caption")] == ["cycle 3 of", "cycle 1 of"]
+    with pytest.raises(ValueError, match="outside this run"):
+        frame_strip(run, cycles=[4])
+    with pytest.raises(ValueError, match="cycles is empty"):
+        frame_strip(run, cycles=[])
+    with pytest.raises(ValueError, match="per_row must be at least 1"):
+        frame_strip(run, per_row=0)
+
 
 
 def test_gif_has_one_frame_per_cycle(numeric_run, tmp_path):
@@ -360,6 +468,41 @@ def test_symbolic_example_beyond_two_by_two():
     A, W = symbolic_example(2, 3, 2)
     run = SystolicArray(3, 2).matmul(A, W)
     assert format_value(run.result[0, 0]) == "a11·w11 + a12·w21 + a13·w31"
+
+
+def test_the_bits_of_a_number_one_box_per_bit():
+    from tpu_lecture import precision
+    from tpu_lecture.viz.bits import bits_figure
+    from tpu_lecture.viz.style import BIT_FIELDS
+
+    fig = bits_figure(0.1)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    for fmt in ("float32", "bfloat16", "float16"):
+        fields = precision.bit_fields(0.1, fmt)
+        assert fmt in texts and f"= {fields.stored:.12g}" in texts
+    bits = [t for t in ax.texts if t.get_text() in "01" and t.get_text()]
+    assert len(bits) == 32 + 16 + 16 and len(ax.patches) == 64
+    sign_edge = to_rgba(BIT_FIELDS["sign"][0])
+    assert [tuple(p.get_edgecolor()) for p in ax.patches][:1] == [sign_edge]
+    assert ax.get_title() == "0.1 stored in float32, bfloat16 and float16"
+    assert "bfloat16 keeps these 16 bits of float32" in texts
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sign", "exponent", "mantissa"]
+    one = bits_figure(1.0, formats=("float16",))
+    assert one.axes[0].get_title() == "1.0 stored in float16" and "bfloat16 keeps" not in str(one.axes[0].texts)
+    png_size(fig._repr_png_())
+    with pytest.raises(ValueError, match="formats is empty"):
+        bits_figure(1.0, formats=())
+    with pytest.raises(ValueError, match="unknown format"):
+        bits_figure(1.0, formats=("float8",))
+
+
+def test_the_style_names_every_colour_the_notebooks_use():
+    from tpu_lecture.viz import style
+
+    for name in ("MEASURED", "MEASURED_EDGE", "LOADING", "GRID", "MUTED", "PURPLE", "TEAL"):
+        assert re.fullmatch(r"#[0-9a-f]{6}", getattr(style, name))
+    assert len(style.FOLD_FILLS) == 2 and set(style.BIT_FIELDS) == {"sign", "exponent", "mantissa"}
 
 
 # --------------------------------------------------------------------------- the command line

@@ -93,7 +93,8 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from tpu_lecture.sim.array import SystolicArray
-    from tpu_lecture.viz.export import check_drawable, save_animation, symbolic_example
+    from tpu_lecture.viz.export import save_animation, symbolic_example
+    from tpu_lecture.viz.layout import check_drawable
 
     rows, cols = args.array
     check_drawable(rows, cols)
@@ -177,8 +178,11 @@ def _add_product_arguments(p: argparse.ArgumentParser, default_array: tuple[int,
     p.add_argument("--n", type=positive_int, default=default_size, help="columns of the weights W (N)")
     p.add_argument("--array", type=array_shape, default=default_array, metavar="RxC",
                    help=f"systolic array size (default {default_array[0]}x{default_array[1]})")
-    p.add_argument("--dataflow", default="ws", choices=["ws", "os", "is"],
-                   help="weight-stationary (ws, default), output-stationary (os) or input-stationary (is)")
+    from tpu_lecture.sim.dataflow import DATAFLOWS  # the choices and their help come from the simulator
+
+    names = [f"{flow.label} ({flow.aliases[0]}{', default' if n == 0 else ''})" for n, flow in enumerate(DATAFLOWS)]
+    p.add_argument("--dataflow", default=DATAFLOWS[0].aliases[0], choices=[flow.aliases[0] for flow in DATAFLOWS],
+                   help=f"{', '.join(names[:-1])} or {names[-1]}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

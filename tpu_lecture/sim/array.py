@@ -7,132 +7,59 @@ from above, passes the activation right and the partial sum down; results leave 
 
 The result is produced by stepping those per-cycle rules (vectorised over the PEs with NumPy),
 never by ``A @ W``. The simulator is pure: it returns a :class:`SystolicRun` and never draws or
-prints; :mod:`tpu_lecture.viz` reads the run's frames. The per-cycle rules live in
-:mod:`tpu_lecture.sim.dataflow`, the recorded state in :mod:`tpu_lecture.sim.tape`.
+prints; :mod:`tpu_lecture.viz` reads the run's frames. Each dataflow (what stays, what moves, its
+fold-cycle formula and per-cycle rules) is a :class:`~tpu_lecture.sim.dataflow.Dataflow`; the
+recorded state lives in :mod:`tpu_lecture.sim.tape`.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tpu_lecture.sim.dataflow import INPUT_STATIONARY, OUTPUT_STATIONARY, RUNNERS, WEIGHT_STATIONARY
+from tpu_lecture.checks import whole_number
+from tpu_lecture.sim import dataflow as dataflows
+from tpu_lecture.sim.dataflow import Dataflow
+from tpu_lecture.sim.schedule import Schedule
 from tpu_lecture.sim.tape import Frame, Tape
 
-_DATAFLOW_NAMES = {
-    "weight_stationary": WEIGHT_STATIONARY, "ws": WEIGHT_STATIONARY, "weight-stationary": WEIGHT_STATIONARY,
-    "output_stationary": OUTPUT_STATIONARY, "os": OUTPUT_STATIONARY, "output-stationary": OUTPUT_STATIONARY,
-    "input_stationary": INPUT_STATIONARY, "is": INPUT_STATIONARY, "input-stationary": INPUT_STATIONARY,
-}
-
-# Which value each dataflow keeps in the PEs, and which way the others move.
-_FLOWS = {
-    WEIGHT_STATIONARY: {"activation": "right", "psum": "down"},
-    INPUT_STATIONARY: {"weight": "right", "psum": "down"},
-    OUTPUT_STATIONARY: {"activation": "right", "weight": "down"},
-}
-_STATIONARY = {WEIGHT_STATIONARY: "weight", INPUT_STATIONARY: "activation", OUTPUT_STATIONARY: "psum"}
-
-
-
-def canonical_dataflow(dataflow: str) -> str:
-    """The full name of a dataflow given its name or alias ("ws", "os", "is")."""
-    key = str(dataflow).strip().lower()
-    if key not in _DATAFLOW_NAMES:
-        raise ValueError(
-            f"unknown dataflow {dataflow!r}: use 'weight_stationary' ('ws'), "
-            "'output_stationary' ('os') or 'input_stationary' ('is')"
-        )
-    return _DATAFLOW_NAMES[key]
-
-
 # --------------------------------------------------------------------------- the closed form
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """How a product is cut into folds and how many cycles each fold takes, by formula."""
-
-    dataflow: str
-    fold_cycles: tuple[int, ...]
-    load_cycles_per_fold: int
-
-    @property
-    def folds(self) -> int:
-        return len(self.fold_cycles)
-
-    @property
-    def cycles(self) -> int:
-        return sum(self.fold_cycles)
-
-    @property
-    def cycles_per_fold(self) -> int:
-        """Cycles of the longest fold (a fold that fills the whole array)."""
-        return max(self.fold_cycles)
-
-    @property
-    def load_cycles(self) -> int:
-        return self.folds * self.load_cycles_per_fold
 
 
 def schedule(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> Schedule:
     """Folds and cycles of an (m×k) @ (k×n) product on a rows×cols (R×C) array, by formula.
 
     A fold is the part of the product that fits the array at once; it ends when its last result
-    has left the array. Partial sums always travel through all R rows; a fold narrower than the
-    array (its tile has c ≤ C columns) finishes when its last used column is done.
-
-    - weight-stationary: W is cut into tiles of at most R×C, ceil(k/R)·ceil(n/C) folds. The m rows
-      of A stream through each: the last enters row R−1 at cycle m−1+R−1 and its sum leaves column
-      c−1 at cycle m+R+c−3, so a fold takes **m + R + c − 2** cycles (3n − 2 for n×n on n×n). In all:
-      ceil(k/R)·(ceil(n/C)·(m + R − 2) + n). Loading a tile shifts in one row per cycle: R cycles per
-      fold, counted apart.
-    - input-stationary: the same machine with the roles swapped (tiles of Aᵀ held, the columns of W
-      streamed): folds of **n + R + c − 2** cycles; ceil(k/R)·(ceil(m/C)·(n + R − 2) + m) in all;
-      R load cycles per fold.
-    - output-stationary: each PE accumulates one output; A enters from the left and W from the top,
-      both skewed. A tile of r×c outputs does its last MAC at cycle k+r+c−3, then the results shift
-      down and out in R cycles: **k + r + c − 2 + R** per fold, nothing to preload;
-      ceil(m/R)·ceil(n/C)·(k + R − 2) + ceil(n/C)·m + ceil(m/R)·n in all.
+    has left the array. Each dataflow cuts the product its own way and times a fold by its own
+    closed form (:mod:`tpu_lecture.sim.dataflow`): weight-stationary folds take m + R + c − 2
+    cycles (c ≤ C: the fold's columns of W; 3n − 2 for n×n on n×n), input-stationary n + R + c − 2,
+    output-stationary k + r + c − 2 + R (the drain of R rows included). Loading the held tile (R
+    cycles per fold for weight- and input-stationary, none for output-stationary) is counted apart.
     """
-    dataflow = canonical_dataflow(dataflow)
-    for name, value in (("m", m), ("k", k), ("n", n), ("rows", rows), ("cols", cols)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} = {value!r}: sizes must be whole numbers of at least 1")
-    k_folds = math.ceil(k / rows)
-    if dataflow == WEIGHT_STATIONARY:
-        fold_cycles = [m + rows + c - 2 for c in _tile_sizes(n, cols) for _ in range(k_folds)]
-    elif dataflow == INPUT_STATIONARY:
-        fold_cycles = [n + rows + c - 2 for c in _tile_sizes(m, cols) for _ in range(k_folds)]
-    else:
-        fold_cycles = [k + r + c - 2 + rows for r in _tile_sizes(m, rows) for c in _tile_sizes(n, cols)]
-    load = 0 if dataflow == OUTPUT_STATIONARY else rows
-    return Schedule(dataflow, tuple(fold_cycles), load)
-
-
-def _tile_sizes(size: int, tile: int) -> list[int]:
-    return [min(tile, size - start) for start in range(0, size, tile)]
+    flow = dataflows.get(dataflow)
+    sizes = {name: whole_number(name, value) for name, value in
+             (("m", m), ("k", k), ("n", n), ("rows", rows), ("cols", cols))}
+    return flow.schedule(**sizes)
 
 
 def expected_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> int:
     """Cycles the simulator takes for an (m×k) @ (k×n) product on an R×C array, loading excluded.
 
-    The closed forms (derived in :func:`schedule`):
-    weight-stationary ceil(k/R)·(ceil(n/C)·(m + R − 2) + n), which is 3n − 2 for n×n on n×n;
-    input-stationary ceil(k/R)·(ceil(m/C)·(n + R − 2) + m);
-    output-stationary ceil(m/R)·ceil(n/C)·(k + R − 2) + ceil(n/C)·m + ceil(m/R)·n.
+    The sum of the dataflow's fold-cycle formula over its folds (:func:`schedule`): for weight-
+    stationary ceil(k/R)·(ceil(n/C)·(m + R − 2) + n), which is 3n − 2 for n×n on n×n.
     """
-    dataflow = canonical_dataflow(dataflow)
-    schedule(m, k, n, rows, cols, dataflow)
-    ceil = math.ceil
-    if dataflow == WEIGHT_STATIONARY:
-        return ceil(k / rows) * (ceil(n / cols) * (m + rows - 2) + n)
-    if dataflow == INPUT_STATIONARY:
-        return ceil(k / rows) * (ceil(m / cols) * (n + rows - 2) + m)
-    return ceil(m / rows) * ceil(n / cols) * (k + rows - 2) + ceil(n / cols) * m + ceil(m / rows) * n
+    return schedule(m, k, n, rows, cols, dataflow).cycles
+
+
+def check_cycle(t, cycles: int) -> int:
+    """``t`` as an int if it is a cycle of a run with ``cycles`` cycles; TypeError / ValueError otherwise."""
+    t = whole_number("cycle t", t, minimum=None)
+    if not 0 <= t < cycles:
+        raise ValueError(f"cycle t = {t} is outside this run: choose t in 0 … {cycles - 1} "
+                         f"(the run takes {cycles} cycles, counted from 0)")
+    return t
 
 
 # --------------------------------------------------------------------------- the run
@@ -144,7 +71,7 @@ class SystolicRun:
 
     rows: int
     cols: int
-    dataflow: str
+    flow: Dataflow
     shape: tuple[int, int, int]
     result: np.ndarray
     schedule: Schedule
@@ -152,6 +79,11 @@ class SystolicRun:
     cycles: int  # counted while stepping: from the first value in to the last result out
     keep_frames: bool
     _tape: Tape | None = field(default=None)
+
+    @property
+    def dataflow(self) -> str:
+        """The dataflow's name: "weight_stationary", "output_stationary" or "input_stationary"."""
+        return self.flow.name
 
     @property
     def m(self) -> int:
@@ -180,8 +112,8 @@ class SystolicRun:
 
     @property
     def weight_load_cycles(self) -> int:
-        """Cycles spent loading weights into the PEs (weight-stationary only; 0 otherwise)."""
-        return self.load_cycles if self.dataflow == WEIGHT_STATIONARY else 0
+        """Cycles spent loading weights into the PEs (0 where the weights are not what stays)."""
+        return self.load_cycles if self.stationary == "weight" else 0
 
     @property
     def utilization(self) -> float:
@@ -191,33 +123,33 @@ class SystolicRun:
     @property
     def flows(self) -> dict[str, str]:
         """Which values move, and which way: e.g. {"activation": "right", "psum": "down"}."""
-        return dict(_FLOWS[self.dataflow])
+        return dict(self.flow.flows)
 
     @property
     def stationary(self) -> str:
         """The value that stays in the PEs: "weight", "activation" or "psum" (the output)."""
-        return _STATIONARY[self.dataflow]
+        return self.flow.stationary
 
     @property
     def frames(self) -> list[Frame]:
         """Every cycle's frame, in order."""
         return [self.frame(t) for t in range(self.cycles)]
 
-    def frame(self, t: int) -> Frame:
-        """The state of the array at the end of cycle ``t`` (0 … cycles − 1)."""
+    def check_frames(self) -> None:
+        """Raise, saying how to keep them, if this run kept no frames."""
         if self._tape is None:
             raise ValueError("this run kept no frames: run it again with matmul(A, W, keep_frames=True)")
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-            raise TypeError(f"cycle t must be a whole number, got {t!r}")
-        if not 0 <= t < self.cycles:
-            raise ValueError(f"cycle t = {t} is outside this run: t must be in 0 … {self.cycles - 1}")
-        return self._tape.frame(int(t), self)
+
+    def frame(self, t: int) -> Frame:
+        """The state of the array at the end of cycle ``t`` (0 … cycles − 1)."""
+        self.check_frames()
+        return self._tape.frame(check_cycle(t, self.cycles))
 
     def summary(self) -> str:
         """A few lines for people: shapes, cycles, MACs, utilization, folds."""
         m, k, n = self.shape
         lines = [
-            f"{self.dataflow.replace('_', '-')} {self.rows}x{self.cols} array, A {m}x{k} @ W {k}x{n}",
+            f"{self.flow.label} {self.rows}x{self.cols} array, A {m}x{k} @ W {k}x{n}",
             f"cycles:      {self.cycles:,} ({self.folds:,} fold{'s' if self.folds != 1 else ''}, "
             f"{self.cycles_per_fold:,} cycles for a full one)",
             f"load cycles: {self.load_cycles:,} (filling the PEs, counted apart)",
@@ -228,7 +160,7 @@ class SystolicRun:
 
     def __repr__(self) -> str:
         m, k, n = self.shape
-        return (f"SystolicRun({self.dataflow.replace('_', '-')} {self.rows}x{self.cols}, {m}x{k} @ {k}x{n}: "
+        return (f"SystolicRun({self.flow.label} {self.rows}x{self.cols}, {m}x{k} @ {k}x{n}: "
                 f"{self.cycles} cycles, {self.macs} MACs, {self.utilization:.1%} utilization, "
                 f"{self.folds} fold{'s' if self.folds != 1 else ''})")
 
@@ -237,7 +169,7 @@ class SystolicRun:
 
 
 class SystolicArray:
-    """An R×C grid of multiply-accumulate PEs running one dataflow.
+    """An R×C grid of multiply-accumulate PEs running one dataflow (a name, an alias or a Dataflow object).
 
     >>> run = SystolicArray(4, 4).matmul(A, W)
     >>> run.result, run.cycles, run.utilization
@@ -245,13 +177,13 @@ class SystolicArray:
 
     def __init__(self, rows: int, cols: int | None = None, dataflow: str = "weight_stationary"):
         cols = rows if cols is None else cols
-        for name, value in (("rows", rows), ("cols", cols)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"array {name} must be a whole number, got {value!r}")
-        if rows < 1 or cols < 1:
-            raise ValueError(f"array size must be at least 1x1, got {rows}x{cols}")
-        self.rows, self.cols = int(rows), int(cols)
-        self.dataflow = canonical_dataflow(dataflow)
+        self.rows, self.cols = whole_number("array rows", rows), whole_number("array cols", cols)
+        self.flow = dataflows.get(dataflow)
+
+    @property
+    def dataflow(self) -> str:
+        """The dataflow's name (its aliases, such as "ws", are accepted on the way in)."""
+        return self.flow.name
 
     @property
     def pes(self) -> int:
@@ -266,14 +198,12 @@ class SystolicArray:
         A, W, acc_dtype = _prepare(A, W)
         m, k = A.shape
         n = W.shape[1]
-        plan = schedule(m, k, n, self.rows, self.cols, self.dataflow)
+        plan = self.flow.schedule(m, k, n, self.rows, self.cols)
         tape = Tape(plan, self.rows, self.cols, m, n, acc_dtype) if keep_frames else None
         if tape is not None:
             tape.check_size()
-        result, macs, cycles = RUNNERS[self.dataflow](A, W, self.rows, self.cols, acc_dtype, tape)
-        return SystolicRun(
-            self.rows, self.cols, self.dataflow, (m, k, n), result, plan, macs, cycles, keep_frames, tape
-        )
+        result, macs, cycles = self.flow.run(A, W, plan, self.rows, self.cols, acc_dtype, tape)
+        return SystolicRun(self.rows, self.cols, self.flow, (m, k, n), result, plan, macs, cycles, keep_frames, tape)
 
 
 def lecture_example():
@@ -284,6 +214,53 @@ def lecture_example():
     A = np.array([[a, b], [c, d]], dtype=object)
     W = np.array([[e, f], [g, h]], dtype=object)
     return A, W
+
+
+# --------------------------------------------------------------------------- the PE rules, checked on the frames
+
+
+def assert_pe_rules(run: SystolicRun) -> int:
+    """Check every MAC in a run's frames against the PE's rules; returns how many MACs were checked.
+
+    An active PE must hold its activation × its weight plus the partial sum it was given (from the
+    PE above where sums flow down, its own where they stay), and each moving value must be the one
+    its neighbour held a cycle before. Symbols are compared after expanding. AssertionError names
+    the cycle, the PE and the values when a rule fails.
+    """
+    run.check_frames()
+    checked, before = 0, None
+    for t in range(run.cycles):
+        frame = run.frame(t)
+        previous = before if frame.fold_cycle > 0 else None  # a fold starts from empty PEs
+        for i, j in zip(*np.nonzero(frame.active)):
+            _check_pe(run.flows, frame, previous, int(i), int(j))
+            checked += 1
+        before = frame
+    return checked
+
+
+def _check_pe(flows: dict[str, str], frame: Frame, before: Frame | None, i: int, j: int) -> None:
+    values, at = frame.values, f"cycle {frame.cycle}, PE({i},{j})"
+    for value, way in flows.items():
+        source = (i, j - 1) if way == "right" else (i - 1, j)
+        if value != "psum" and before is not None and min(source) >= 0:
+            _expect(values[value][i, j], before.values[value][source], f"{at}: the {value} should come from PE{source}")
+    if before is None:
+        given = 0
+    elif flows.get("psum") == "down":
+        given = before.values["psum"][i - 1, j] if i > 0 else 0
+    else:
+        given = before.values["psum"][i, j]
+    product = values["activation"][i, j] * values["weight"][i, j]
+    _expect(values["psum"][i, j], product + given, f"{at}: the partial sum should be activation × weight + {given}")
+
+
+def _expect(actual, expected, what: str) -> None:
+    if actual == expected:
+        return
+    difference = actual - expected
+    if getattr(difference, "expand", lambda: difference)() != 0:
+        raise AssertionError(f"{what} = {expected}, but it is {actual}")
 
 
 # --------------------------------------------------------------------------- input checks

@@ -14,6 +14,7 @@ from typing import Any
 
 from tpu_lecture.checks import whole_number
 from tpu_lecture.macs import matmul_macs
+from tpu_lecture.sim.array import schedule
 
 
 def scalar_cycles(m: int, k: int, n: int) -> int:
@@ -30,7 +31,7 @@ def vector_cycles(m: int, k: int, n: int, lanes: int) -> int:
 
 @dataclass(frozen=True)
 class MatrixCycles:
-    """Cycle count of an M×K×N product on an R×C weight-stationary systolic array."""
+    """Cycle count of an M×K×N product on an R×C systolic array, read from the dataflow's schedule."""
 
     m: int
     k: int
@@ -40,6 +41,7 @@ class MatrixCycles:
     folds: int
     compute_cycles: int
     load_cycles: int
+    dataflow: str = "weight_stationary"
 
     @property
     def macs(self) -> int:
@@ -57,27 +59,23 @@ class MatrixCycles:
 
     def __repr__(self) -> str:
         return (
-            f"MatrixCycles({self.m}×{self.k}×{self.n} on {self.rows}×{self.cols}: {self.folds} folds, "
-            f"{self.compute_cycles:,} compute + {self.load_cycles:,} weight-load cycles, "
+            f"MatrixCycles({self.m}×{self.k}×{self.n} on {self.rows}×{self.cols} {self.dataflow.replace('_', '-')}: "
+            f"{self.folds} folds, {self.compute_cycles:,} compute + {self.load_cycles:,} load cycles, "
             f"{self.macs_per_cycle:.1f} MACs/cycle, utilization {self.utilization:.1%})"
         )
 
 
-def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int) -> MatrixCycles:
-    """Cycles of an M×K×N product on an R×C weight-stationary systolic array (closed form).
+def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> MatrixCycles:
+    """Cycles of an M×K×N product on an R×C systolic array (closed form), for any dataflow.
 
-    W is cut into ⌈K/R⌉·⌈N/C⌉ folds of at most R×C weights; each fold streams all M activation rows
-    through the array in M + R + c − 2 cycles (skew in, M rows, drain out; c = the fold's used
-    columns, C for a full fold), after R cycles of loading its weights, which are reported
-    separately. The cycle count comes from the simulator's own closed form, so the two agree.
+    The folds, their cycles and their load cycles are the simulator's own :func:`~tpu_lecture.sim.array.schedule`,
+    so the two agree. Weight-stationary (the MXU's default): W is cut into ⌈K/R⌉·⌈N/C⌉ folds of at
+    most R×C weights; each streams all M activation rows through the array in M + R + c − 2 cycles
+    (skew in, M rows, drain out; c = the fold's used columns) after R cycles of loading its
+    weights, which are reported separately.
     """
-    from tpu_lecture.sim.array import expected_cycles
-
-    matmul_macs(m, k, n)
-    rows, cols = whole_number("rows", rows), whole_number("cols", cols)
-    folds = math.ceil(k / rows) * math.ceil(n / cols)
-    compute = expected_cycles(m, k, n, rows, cols, dataflow="ws")
-    return MatrixCycles(m, k, n, rows, cols, folds, compute, folds * rows)
+    plan = schedule(m, k, n, rows, cols, dataflow)
+    return MatrixCycles(m, k, n, rows, cols, plan.folds, plan.cycles, plan.load_cycles, plan.dataflow)
 
 
 def compare_machines(

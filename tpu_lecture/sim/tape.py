@@ -1,7 +1,8 @@
 """The recorded state of a systolic array, cycle by cycle: what each PE holds and what it did.
 
-The simulator (:mod:`tpu_lecture.sim.array`) writes every cycle's PE state onto a tape while it steps;
-:class:`Frame` is one cycle rebuilt from that tape, which is what the visualizer draws.
+The dataflows' per-cycle rules (:mod:`tpu_lecture.sim.dataflow`) write every cycle's PE state onto a
+:class:`Tape` while they step, through its methods only; :class:`Frame` is one cycle rebuilt from
+the tape, which is what the visualizer draws.
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from tpu_lecture.sim.array import Schedule, SystolicRun
+    from tpu_lecture.sim.schedule import Schedule
 
 # Keeping every frame costs cycles × R × C values; past this the run asks for keep_frames=False.
 MAX_FRAME_BYTES = 1 << 30
+
+VALUES = ("weight", "activation", "psum")  # what a PE can hold: its weight, activation and partial sum
 
 
 @dataclass(frozen=True, repr=False)
 class Frame:
     """The state of the array at the end of one cycle: what each PE holds and what it did.
 
-    Arrays of shape (rows, cols) hold each PE's weight, activation and partial sum, with a
-    ``*_valid`` mask saying whether the PE holds that value at all. ``queue_left[i, d]`` is the
-    value that enters row i in d + 1 cycles (``queue_top[d, j]`` likewise for column j, in the
-    output-stationary dataflow). ``output`` is the result matrix as collected so far.
+    ``values[key]`` (key: "weight", "activation" or "psum") is each PE's value, an array of shape
+    (rows, cols), and ``valid[key]`` says whether the PE holds that value at all. ``active`` marks
+    the PEs that did a MAC. ``queue_left[i, d]`` is the value that enters row i in d + 1 cycles
+    (``queue_top[d, j]`` likewise for column j, in the output-stationary dataflow). ``output`` is
+    the result matrix as collected so far.
     """
 
     cycle: int
@@ -36,12 +40,8 @@ class Frame:
     fold_cycle: int
     phase: str
     dataflow: str
-    weight: np.ndarray
-    weight_valid: np.ndarray
-    activation: np.ndarray
-    activation_valid: np.ndarray
-    psum: np.ndarray
-    psum_valid: np.ndarray
+    values: dict[str, np.ndarray]
+    valid: dict[str, np.ndarray]
     active: np.ndarray
     queue_left: np.ndarray
     queue_left_valid: np.ndarray
@@ -54,6 +54,7 @@ class Frame:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """The array's (rows, cols)."""
         return self.active.shape
 
     @property
@@ -68,21 +69,47 @@ class Frame:
                 f"{int(self.active.sum())} of {rows * cols} PEs did a MAC, {self.macs_done} MACs so far)")
 
 
+@dataclass
+class FoldRecord:
+    """What the tape keeps of one fold: its first cycle, the streams at its edges, when its drain begins.
+
+    ``left[s, i]`` enters row i at fold cycle s + i (the skew); only the first ``left_lanes`` rows
+    take a stream. ``top`` (output-stationary) enters the columns the same way. ``drain_from`` is
+    the fold cycle at which results start shifting out (None: the fold never drains).
+    """
+
+    start: int
+    left: np.ndarray
+    left_lanes: int
+    top: np.ndarray | None = None
+    top_lanes: int = 0
+    drain_from: int | None = None
+
+    def phase(self, fold_cycle: int) -> str:
+        """"drain" once the fold's results shift out, "compute" before."""
+        return "drain" if self.drain_from is not None and fold_cycle >= self.drain_from else "compute"
+
+
 class Tape:
     """Per-cycle recordings of one run, from which :meth:`frame` rebuilds any cycle's state."""
 
     def __init__(self, plan: Schedule, rows: int, cols: int, m: int, n: int, dtype: np.dtype):
         self.plan, self.rows, self.cols, self.m, self.n, self.dtype = plan, rows, cols, m, n, dtype
         shape = (plan.cycles, rows, cols)
-        self.values = {key: np.zeros(shape, dtype) for key in ("weight", "activation", "psum")}
-        self.valid = {key: np.zeros(shape, bool) for key in ("weight", "activation", "psum")}
+        self.values = {key: np.zeros(shape, dtype) for key in VALUES}
+        self.valid = {key: np.zeros(shape, bool) for key in VALUES}
         self.active = np.zeros(shape, bool)
         self.macs_per_cycle = np.zeros(plan.cycles, np.int64)
-        self.folds: list[dict] = []
+        self.folds: list[FoldRecord] = []
         self.updates: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.contributions_needed = 1
+
+    @property
+    def contributions_needed(self) -> int:
+        """How many folds add into each output before it is complete (one per tile of K)."""
+        return self.plan.contributions
 
     def check_size(self) -> None:
+        """Refuse a tape that would not fit in memory, saying how to run without one."""
         itemsize = 8 if self.dtype == object else self.dtype.itemsize
         needed = self.plan.cycles * self.rows * self.cols * (3 * itemsize + 4)
         if needed > MAX_FRAME_BYTES:
@@ -91,8 +118,18 @@ class Tape:
                 f"{needed / 2**30:.1f} GiB: pass keep_frames=False to get the result and statistics only"
             )
 
-    def start_fold(self, start: int, **streams) -> None:
-        self.folds.append({"start": start, **streams})
+    def start_fold(self, start: int, left: np.ndarray, left_lanes: int, top: np.ndarray | None = None,
+                   top_lanes: int = 0) -> FoldRecord:
+        """A fold begins at cycle ``start`` with these streams waiting at the left (and top) edge."""
+        record = FoldRecord(start, left, left_lanes, top, top_lanes)
+        self.folds.append(record)
+        return record
+
+    def mark_drain(self, t: int) -> None:
+        """The current fold's results start shifting out at cycle ``t`` (later calls keep the first)."""
+        fold = self.folds[-1]
+        if fold.drain_from is None:
+            fold.drain_from = t - fold.start
 
     def record(self, t: int, values: dict, valid: dict, active: np.ndarray) -> None:
         """Copy cycle t's PE state; the MAC count of the frames comes from ``active``."""
@@ -105,27 +142,26 @@ class Tape:
         self.macs_per_cycle[t] = active.sum()
 
     def record_output(self, t: int, m_idx: np.ndarray, n_idx: np.ndarray, values: np.ndarray) -> None:
+        """Results leave the array at cycle t and add into outputs Y[m_idx, n_idx]."""
         if len(m_idx):
             self.updates.append((t, np.array(m_idx), np.array(n_idx), np.array(values, dtype=self.dtype)))
 
-    def frame(self, t: int, run: SystolicRun) -> Frame:
-        fold = bisect.bisect_right([f["start"] for f in self.folds], t) - 1
-        streams = self.folds[fold]
-        fold_cycle = t - streams["start"]
+    def frame(self, t: int) -> Frame:
+        """The state at the end of cycle ``t`` (checked by the caller to be a cycle of the run)."""
+        fold = bisect.bisect_right([f.start for f in self.folds], t) - 1
+        record = self.folds[fold]
+        fold_cycle = t - record.start
         output, output_valid, output_new = self._output_at(t)
-        queue_left, queue_left_valid = queue(streams["left"], streams["left_lanes"], fold_cycle, self.rows)
+        queue_left, queue_left_valid = queue(record.left, record.left_lanes, fold_cycle, self.rows)
         queue_top = queue_top_valid = None
-        if "top" in streams:
-            top, top_valid = queue(streams["top"], streams["top_lanes"], fold_cycle, self.cols)
+        if record.top is not None:
+            top, top_valid = queue(record.top, record.top_lanes, fold_cycle, self.cols)
             queue_top, queue_top_valid = top.T, top_valid.T
-        phase = "drain" if fold_cycle >= streams.get("drain_from", self.plan.cycles) else "compute"
         return Frame(
             cycle=t, cycles=self.plan.cycles, fold=fold, folds=self.plan.folds, fold_cycle=fold_cycle,
-            phase=phase, dataflow=run.dataflow,
-            weight=self.values["weight"][t], weight_valid=self.valid["weight"][t],
-            activation=self.values["activation"][t], activation_valid=self.valid["activation"][t],
-            psum=self.values["psum"][t], psum_valid=self.valid["psum"][t], active=self.active[t],
-            queue_left=queue_left, queue_left_valid=queue_left_valid,
+            phase=record.phase(fold_cycle), dataflow=self.plan.dataflow,
+            values={key: self.values[key][t] for key in VALUES}, valid={key: self.valid[key][t] for key in VALUES},
+            active=self.active[t], queue_left=queue_left, queue_left_valid=queue_left_valid,
             queue_top=queue_top, queue_top_valid=queue_top_valid,
             output=output, output_valid=output_valid, output_new=output_new,
             macs_done=int(self.macs_per_cycle[: t + 1].sum()),

@@ -5,6 +5,7 @@
 >>> animate(A, W)                               # the player: Play, step, slider, speed
 >>> save_animation(run, "systolic.gif", fps=2)  # one frame per cycle, for slides
 >>> HTML(animation_html(run))                   # plays in a page with no kernel
+>>> frame_strip(run)                            # every cycle side by side, one figure
 
 Up to 8×8 every PE shows its values; 9×9 … 32×32 arrays get a compact colour view; larger ones
 are not drawn (``run.summary()`` gives their statistics). Imports matplotlib and ipywidgets,
@@ -13,6 +14,7 @@ never TensorFlow.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -20,17 +22,18 @@ from pathlib import Path
 import numpy as np
 from matplotlib import animation, rc_context
 
-from tpu_lecture.viz.player import PlayerState, SystolicPlayer, check_cycle
-from tpu_lecture.viz.renderer import DETAIL_LIMIT, FrameRenderer, caption, check_drawable, check_frames, format_value
-
-__all__ = [
-    "draw_frame", "frame_png", "render_frames", "animate", "animation_html", "save_animation", "symbolic_example",
-    "SystolicPlayer", "PlayerState", "FrameRenderer", "caption", "format_value", "check_drawable",
-]
+from tpu_lecture.checks import number, whole_number
+from tpu_lecture.sim import dataflow as dataflows
+from tpu_lecture.sim.array import SystolicArray, check_cycle, lecture_example
+from tpu_lecture.viz.layout import DETAIL_LIMIT, Layout, check_drawable
+from tpu_lecture.viz.player import SystolicPlayer
+from tpu_lecture.viz.renderer import FrameFigure, FrameRenderer, legend_handles, own_figure
+from tpu_lecture.viz.text import title
 
 HTML_MAX_FRAMES = 400  # an HTML animation embeds every frame; past this a GIF is the better export
 _EMBED_LIMIT_MB = 100  # matplotlib's animation.embed_limit while writing HTML (its default, 20 MB, drops frames)
 _FORMATS = (".gif", ".mp4", ".html", ".htm")
+_STRIP_HEAD_IN = 1.0  # inches above a frame strip for its one title and legend
 
 
 def draw_frame(run, t: int, ax=None):
@@ -39,7 +42,7 @@ def draw_frame(run, t: int, ax=None):
     Without ``ax`` the figure is a new one of its own (not pyplot's, so nothing piles up in a
     notebook); with ``ax`` the drawing fills that axes.
     """
-    check_frames(run)
+    run.check_frames()
     check_cycle(t, run.cycles)
     renderer = FrameRenderer(run, ax=ax)
     renderer.draw(t)
@@ -48,16 +51,42 @@ def draw_frame(run, t: int, ax=None):
 
 def frame_png(run, t: int, dpi: int = 100) -> bytes:
     """Cycle ``t`` as PNG bytes (show it with ``IPython.display.Image(frame_png(run, t))``)."""
-    check_frames(run)
+    run.check_frames()
     check_cycle(t, run.cycles)
     return FrameRenderer(run, dpi=dpi).png(t)
 
 
 def render_frames(run, dpi: int = 100) -> list[bytes]:
     """Every cycle as PNG bytes, in order: one figure, its artists updated cycle by cycle."""
-    check_frames(run)
+    run.check_frames()
     renderer = FrameRenderer(run, dpi=dpi)
     return [renderer.png(t) for t in range(run.cycles)]
+
+
+def frame_strip(run, cycles=None, per_row: int = 4, dpi: int = 48) -> FrameFigure:
+    """Several cycles of a small run side by side (all of them by default), with one title and one legend.
+
+    Each frame keeps its caption ("cycle t of T · …"); ``per_row`` frames make a row. For slides and
+    printouts, where a player cannot go: ``style.show(frame_strip(run))`` in a notebook.
+    """
+    run.check_frames()
+    shown = list(range(run.cycles)) if cycles is None else [check_cycle(t, run.cycles) for t in cycles]
+    if not shown:
+        raise ValueError("cycles is empty: give at least one cycle to draw, e.g. cycles=[0, 1]")
+    per_row = whole_number("per_row", per_row)
+    width, height = Layout.of(run).fig_size
+    rows, cols = math.ceil(len(shown) / per_row), min(per_row, len(shown))
+    total_h = height * rows + _STRIP_HEAD_IN
+    figure = own_figure((width * cols, total_h), dpi)
+    grid = figure.add_gridspec(rows, cols, left=0, right=1, bottom=0, wspace=0, hspace=0,
+                               top=1 - _STRIP_HEAD_IN / total_h)
+    for index, t in enumerate(shown):
+        ax = figure.add_subplot(grid[index // per_row, index % per_row])
+        FrameRenderer(run, ax=ax, title=False, legend=False, caption_pt=14).draw(t)
+    figure.legend(handles=legend_handles(run), loc="upper center", ncol=4, frameon=False, fontsize=16,
+                  bbox_to_anchor=(0.5, 1 - 0.45 / total_h))
+    figure.suptitle(title(run), fontsize=22, fontweight="bold", y=1 - 0.05 / total_h)
+    return figure
 
 
 def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: str = "ws",
@@ -68,19 +97,16 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
     weight-stationary, Aᵀ for input-stationary, the output for output-stationary), at most 8×8,
     so every PE is drawn with its values. ``rows`` alone makes a square array.
     """
-    from tpu_lecture.sim.array import SystolicArray, canonical_dataflow
-
-    flow = canonical_dataflow(dataflow)
+    flow = dataflows.get(dataflow)
     A, W = np.asarray(A), np.asarray(W)
     if A.ndim == 2 and W.ndim == 2:
-        (m, k), n = A.shape, W.shape[1]
-        held = {"weight_stationary": (k, n), "input_stationary": (k, m), "output_stationary": (m, n)}[flow]
+        held = flow.held_shape(A.shape[0], A.shape[1], W.shape[1])
         if rows is None and cols is None:
             rows, cols = (min(size, DETAIL_LIMIT) for size in held)
         elif rows is None:
             rows = min(held[0], DETAIL_LIMIT)
-    rows = 1 if rows is None else rows
-    cols = rows if cols is None else cols
+    rows = 1 if rows is None else whole_number("rows", rows)
+    cols = rows if cols is None else whole_number("cols", cols)
     check_drawable(rows, cols)
     run = SystolicArray(rows, cols, flow).matmul(A, W, keep_frames=True)
     return SystolicPlayer(run, fps=fps)
@@ -89,8 +115,6 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
 def symbolic_example(m: int = 2, k: int = 2, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Matrices of symbols: the lecture's A B / C D and E F / G H for 2×2, else a11 … and w11 …"""
     if (m, k, n) == (2, 2, 2):
-        from tpu_lecture.sim.array import lecture_example
-
         return lecture_example()
     import sympy
 
@@ -101,7 +125,7 @@ def symbolic_example(m: int = 2, k: int = 2, n: int = 2) -> tuple[np.ndarray, np
 
 def animation_html(run, fps: float = 2.0, dpi: int = 80) -> str:
     """The animation as HTML with its own play controls (matplotlib's ``to_jshtml``): no kernel needed."""
-    check_frames(run)
+    run.check_frames()
     _check_fps(fps)
     if run.cycles > HTML_MAX_FRAMES:
         raise ValueError(
@@ -130,7 +154,7 @@ def _self_contained(html: str) -> str:
 
 def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
     """Write the animation, one frame per cycle: .gif (Pillow), .mp4 (needs ffmpeg) or .html."""
-    check_frames(run)
+    run.check_frames()
     _check_fps(fps)
     path = Path(path)
     suffix = path.suffix.lower()
@@ -158,8 +182,7 @@ def _animation(renderer: FrameRenderer, fps: float) -> animation.FuncAnimation:
 
 
 def _check_fps(fps) -> None:
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 60:
-        raise ValueError(f"fps = {fps!r}: frames per second must be a number above 0 and at most 60")
+    number("fps (frames per second)", fps, low=0, high=60, low_open=True)
 
 
 def _check_writable(path: Path) -> None:

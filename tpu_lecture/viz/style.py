@@ -24,6 +24,12 @@ PALE = "#f1f5f9"
 # Charts: the same hues, named by what they usually stand for in the lecture.
 SERIES = (TEAL, BLUE, PURPLE, AMBER, RED, MUTED)
 KIND_COLORS = {"cpu": MUTED, "gpu": BLUE, "tpu": TEAL}
+MEASURED, MEASURED_EDGE = "#f59e0b", "#b45309"  # points the simulator stepped (or a run measured), over a formula
+FOLD_FILLS = ("#f59e0b", "#fbbf24")  # alternate folds in a timeline of the array's work
+LOADING = EDGE_GREY  # cycles spent loading the tile that stays in the PEs
+
+# The bit fields of a floating-point number: (edge and text, fill).
+BIT_FIELDS = {"sign": (AMBER, "#fef3c7"), "exponent": (TEAL, LIGHT["weight"]), "mantissa": (BLUE, LIGHT["activation"])}
 
 RC_PARAMS: dict[str, Any] = {
     "figure.dpi": 80, "font.size": 10, "axes.titlesize": 11.5, "axes.titleweight": "bold",

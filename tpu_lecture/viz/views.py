@@ -17,7 +17,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.patches import FancyBboxPatch
 
-from tpu_lecture.viz.renderer import EDGE, SLOT, format_value
+from tpu_lecture.viz.layout import EDGE, Layout
 from tpu_lecture.viz.style import (
     ACTIVE_EDGE,
     ACTIVE_FACE,
@@ -30,6 +30,7 @@ from tpu_lecture.viz.style import (
     NAMES,
     PALE,
 )
+from tpu_lecture.viz.text import format_value
 from tpu_lecture.viz.textcache import add_text
 
 _GAP = 0.11  # half the space between neighbouring PEs (units: PE pitch)
@@ -37,10 +38,15 @@ _LINES = {"weight": -0.25, "activation": 0.0, "psum": 0.25}  # where each value 
 
 
 class DetailView:
-    """The artists of a :class:`~tpu_lecture.viz.renderer.FrameRenderer` in detailed mode."""
+    """The artists of a frame in detailed mode: boxes and texts per PE, arrows, queues, outputs.
 
-    def __init__(self, renderer):
-        self.r = renderer
+    ``animated`` registers each artist that changes from cycle to cycle with the renderer, which
+    redraws only those over a cached background.
+    """
+
+    def __init__(self, run, layout: Layout, ax, animated):
+        self.run, self.layout, self.ax, self.animated = run, layout, ax, animated
+        self.right, self.down = run.flow.moving("right"), run.flow.moving("down")
         self._build_pes()
         self._build_arrows()
         self._build_queues()
@@ -50,16 +56,15 @@ class DetailView:
 
     def _box(self, x, y, w, h, gid: str, rounding: float = 0.06, **style) -> FancyBboxPatch:
         patch = FancyBboxPatch((x, y), w, h, boxstyle=f"round,pad=0,rounding_size={rounding}", gid=gid, **style)
-        self.r.ax.add_patch(patch)
-        return self.r.animated(patch)
+        self.ax.add_patch(patch)
+        return self.animated(patch)
 
     def _text(self, x, y, gid: str, **style):
-        return self.r.animated(add_text(self.r.ax, x, y, "", ha="center", va="center", gid=gid, **style))
+        return self.animated(add_text(self.ax, x, y, "", ha="center", va="center", gid=gid, **style))
 
     def _build_pes(self) -> None:
-        r = self.r
-        run, side = r.run, 1 - 2 * _GAP
-        size = {"psum": r.font(0.22, r.psum_len, side), "value": r.font(0.22, r.value_len, side)}
+        run, layout, side = self.run, self.layout, 1 - 2 * _GAP
+        size = {"psum": layout.font(0.22, layout.psum_len, side), "value": layout.font(0.22, layout.value_len, side)}
         self.pe_box = np.empty((run.rows, run.cols), object)
         self.pe_text = {key: np.empty((run.rows, run.cols), object) for key in _LINES}
         for i, j in np.ndindex(run.rows, run.cols):
@@ -72,14 +77,14 @@ class DetailView:
 
     def _build_arrows(self) -> None:
         """Every path a value can take to a neighbour, as one collection of arrow shapes."""
-        R, C = self.r.run.rows, self.r.run.cols
+        R, C = self.run.rows, self.run.cols
         paths = {}
         for i in range(R):
             paths["in-left", i] = ((-EDGE + 0.06, i + 0.5), (_GAP, i + 0.5))
             for j in range(C - 1):
                 paths["right", i, j] = ((j + 1 - _GAP, i + 0.5), (j + 1 + _GAP, i + 0.5))
         for j in range(C):
-            if self.r.top_depth:
+            if self.layout.top_depth:
                 paths["in-top", j] = ((j + 0.5, -EDGE + 0.06), (j + 0.5, _GAP))
             for i in range(R - 1):
                 paths["down", i, j] = ((j + 0.5, i + 1 - _GAP), (j + 0.5, i + 1 + _GAP))
@@ -87,7 +92,7 @@ class DetailView:
         self.arrow_keys = list(paths)
         self.arrows = PolyCollection([_arrow_shape(*ends) for ends in paths.values()], facecolors=DEAD_ARROW,
                                      edgecolors=DEAD_ARROW, linewidths=0.5, zorder=2, gid="arrows")
-        self.r.ax.add_collection(self.r.animated(self.arrows))
+        self.ax.add_collection(self.animated(self.arrows))
 
     def _slot(self, x: float, y: float, kind: str, gid: str, font: float):
         box = self._box(x - 0.27, y - 0.23, 0.54, 0.46, gid, facecolor=LIGHT[kind], edgecolor=COLORS[kind],
@@ -95,42 +100,42 @@ class DetailView:
         return box, self._text(x, y, f"{gid}-text", fontsize=font, color=COLORS[kind])
 
     def _build_queues(self) -> None:
-        r = self.r
-        run, ax, right, down = r.run, r.ax, r.right, r.down
-        font = r.font(0.22, r.value_len, 0.54)
-        self.queue = {(i, d): self._slot(-EDGE - (d + 0.5) * SLOT, i + 0.5, right, f"queue-{i}-{d}", font)
-                      for i in range(run.rows) for d in range(r.queue_depth)}
-        self.queue_more = [r.animated(ax.text(-EDGE - r.queue_depth * SLOT, i + 0.5, "…", ha="right", va="center",
-                                              color=MUTED, fontsize=font)) for i in range(run.rows)]
+        run, layout, ax, right, down = self.run, self.layout, self.ax, self.right, self.down
+        depth, top_depth, label_pt, slot = layout.queue_depth, layout.top_depth, layout.label_pt, layout.slot
+        font = layout.font(0.22, layout.value_len, 0.54)
+        self.queue = {(i, d): self._slot(-EDGE - (d + 0.5) * slot, i + 0.5, right, f"queue-{i}-{d}", font)
+                      for i in range(run.rows) for d in range(depth)}
+        self.queue_more = [self.animated(ax.text(-EDGE - depth * slot, i + 0.5, "…", ha="right", va="center",
+                                                 color=MUTED, fontsize=font)) for i in range(run.rows)]
         ax.text(-EDGE, -0.12, f"{NAMES[right]}s waiting\n(row i starts i cycles late)", ha="right", va="bottom",
-                fontsize=r.label_pt, color=MUTED)
-        self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * SLOT, down, f"queue-top-{d}-{j}", font)
-                          for d in range(r.top_depth) for j in range(run.cols)}
-        self.queue_top_more = [r.animated(ax.text(j + 0.5, -EDGE - r.top_depth * SLOT, "⋮", ha="center",
-                                                  va="bottom", color=MUTED, fontsize=font))
-                               for j in range(run.cols)] if r.top_depth else []
-        if r.top_depth:
+                fontsize=label_pt, color=MUTED)
+        self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * slot, down, f"queue-top-{d}-{j}", font)
+                          for d in range(top_depth) for j in range(run.cols)}
+        self.queue_top_more = [self.animated(ax.text(j + 0.5, -EDGE - top_depth * slot, "⋮", ha="center",
+                                                     va="bottom", color=MUTED, fontsize=font))
+                               for j in range(run.cols)] if top_depth else []
+        if top_depth:
             waiting = f"{NAMES[down]}s waiting\n(column j starts j cycles late)"
-            ax.text(-0.15, -EDGE - (r.top_depth - 0.5) * SLOT, waiting, ha="right", va="top", fontsize=r.label_pt,
+            ax.text(-0.15, -EDGE - (top_depth - 0.5) * slot, waiting, ha="right", va="top", fontsize=label_pt,
                     color=MUTED)
-        ax.text(-EDGE, r.out_y + 0.05, "outputs\nY = A·W", ha="right", va="top", fontsize=r.label_pt, color=MUTED)
+        ax.text(-EDGE, layout.out_y + 0.05, "outputs\nY = A·W", ha="right", va="top", fontsize=label_pt, color=MUTED)
 
     def _build_outputs(self) -> None:
-        r = self.r
-        run, w, h = r.run, r.out_w, r.out_h
-        if not r.output_text:
-            extent = (0, run.n * w, r.out_y + run.m * h, r.out_y)
-            self.out_image = r.animated(r.ax.imshow(np.ones((run.m, run.n, 3)), interpolation="nearest",
-                                                    extent=extent))
+        run, layout = self.run, self.layout
+        w, h = layout.out_w, layout.out_h
+        if not layout.output_text:
+            extent = (0, run.n * w, layout.out_y + run.m * h, layout.out_y)
+            self.out_image = self.animated(self.ax.imshow(np.ones((run.m, run.n, 3)), interpolation="nearest",
+                                                          extent=extent))
             return
-        font = r.font(0.2, r.psum_len, w - 0.06)
+        font = layout.font(0.2, layout.psum_len, w - 0.06)
         self.first_touch = np.full((run.m, run.n), run.cycles)
         for t in range(run.cycles - 1, -1, -1):
             self.first_touch[run.frame(t).output_new] = t
         self.out_box = np.empty((run.m, run.n), object)
         self.out_text = np.empty((run.m, run.n), object)
         for row, col in np.ndindex(run.m, run.n):
-            x, y = col * w, r.out_y + row * h
+            x, y = col * w, layout.out_y + row * h
             self.out_box[row, col] = self._box(x + 0.03, y + 0.03, w - 0.06, h - 0.06, f"out-{row}-{col}",
                                                rounding=0.05, linewidth=0.8)
             self.out_text[row, col] = self._text(x + w / 2, y + h / 2, f"out-{row}-{col}-text", fontsize=font)
@@ -138,6 +143,7 @@ class DetailView:
     # ------------------------------------------------------------------ one cycle
 
     def update(self, frame) -> None:
+        """Show ``frame``: PE texts and colours, what each arrow carries, the queues and the outputs."""
         self._update_pes(frame)
         colors = [COLORS[kind] if kind else DEAD_ARROW for kind in self.arrow_carries(frame).values()]
         self.arrows.set_facecolor(colors)
@@ -147,10 +153,10 @@ class DetailView:
 
     def arrow_carries(self, frame) -> dict[tuple, str | None]:
         """What each arrow carries to the next PE ("activation", "psum", …), or None when nothing."""
-        right, stationary = self.r.right, self.r.run.stationary
-        down = "psum" if frame.phase == "drain" or self.r.down is None else self.r.down
-        right_valid, down_valid = getattr(frame, f"{right}_valid"), getattr(frame, f"{down}_valid")
-        leaving = frame.psum_valid[-1] & (frame.phase == "drain" or stationary != "psum")
+        right, stationary = self.right, self.run.stationary
+        down = "psum" if frame.phase == "drain" or self.down is None else self.down
+        right_valid, down_valid = frame.valid[right], frame.valid[down]
+        leaving = frame.valid["psum"][-1] & (frame.phase == "drain" or stationary != "psum")
         carries = {}
         for key in self.arrow_keys:
             kind, *at = key
@@ -161,13 +167,13 @@ class DetailView:
             elif kind == "in-left":
                 carries[key] = right if frame.queue_left_valid[at[0], 0] else None
             elif kind == "in-top":
-                carries[key] = self.r.down if frame.queue_top_valid[0, at[0]] else None
+                carries[key] = self.down if frame.queue_top_valid[0, at[0]] else None
             else:
                 carries[key] = "psum" if leaving[at[0]] else None
         return carries
 
     def _update_pes(self, frame) -> None:
-        values = {key: (getattr(frame, key), getattr(frame, f"{key}_valid")) for key in _LINES}
+        values = {key: (frame.values[key], frame.valid[key]) for key in _LINES}
         for i, j in np.ndindex(frame.shape):
             active = frame.active[i, j]
             box = self.pe_box[i, j]
@@ -178,7 +184,7 @@ class DetailView:
                 self.pe_text[key][i, j].set_text(format_value(value[i, j]) if valid[i, j] else "")
 
     def _update_queues(self, frame) -> None:
-        depth = self.r.queue_depth
+        depth = self.layout.queue_depth
         for (i, d), (box, text) in self.queue.items():
             _show(box, text, frame.queue_left[i, d], frame.queue_left_valid[i, d])
         for i, more in enumerate(self.queue_more):
@@ -186,10 +192,10 @@ class DetailView:
         for (d, j), (box, text) in self.queue_top.items():
             _show(box, text, frame.queue_top[d, j], frame.queue_top_valid[d, j])
         for j, more in enumerate(self.queue_top_more):
-            more.set_visible(bool(frame.queue_top_valid[self.r.top_depth:, j].any()))
+            more.set_visible(bool(frame.queue_top_valid[self.layout.top_depth:, j].any()))
 
     def _update_outputs(self, frame) -> None:
-        if not self.r.output_text:
+        if not self.layout.output_text:
             rgb = np.ones(frame.output.shape + (3,))
             rgb[frame.output_valid] = to_rgb(LIGHT["psum"])
             rgb[frame.output_new] = to_rgb(ACTIVE_FACE)
@@ -223,62 +229,45 @@ def _arrow_shape(start, end, shaft: float = 0.02, head: float = 0.07, head_lengt
 
 
 class CompactView:
-    """The image artists of a :class:`~tpu_lecture.viz.renderer.FrameRenderer` in compact mode."""
+    """The image artists of a frame in compact mode: one coloured cell per PE, queue slot and output."""
 
-    def __init__(self, renderer):
-        self.r = renderer
-        run, ax = renderer.run, renderer.ax
-        R, C, D = run.rows, run.cols, renderer.queue_depth
-        self.scale = {"psum": _largest(run.result), renderer.right: _largest(*renderer.queue_values)}
-        if run.stationary != "psum":
-            self.scale[run.stationary] = _largest(*renderer.held_values)
-        self.pes = renderer.animated(ax.imshow(np.ones((R, C, 3)), extent=(0, C, R, 0), interpolation="nearest"))
-        renderer.animated(ax.vlines(np.arange(1, C), 0, R, color="white", linewidth=0.6, zorder=2))
-        renderer.animated(ax.hlines(np.arange(1, R), 0, C, color="white", linewidth=0.6, zorder=2))
-        self.left = renderer.animated(ax.imshow(np.ones((R, D, 3)), extent=(-EDGE - D, -EDGE, R, 0),
-                                                interpolation="nearest"))
+    def __init__(self, run, layout: Layout, ax, animated):
+        self.run, self.layout = run, layout
+        self.right, self.down = run.flow.moving("right"), run.flow.moving("down")
+        R, C, D, T = run.rows, run.cols, layout.queue_depth, layout.top_depth
+        self.pes = animated(ax.imshow(np.ones((R, C, 3)), extent=(0, C, R, 0), interpolation="nearest"))
+        animated(ax.vlines(np.arange(1, C), 0, R, color="white", linewidth=0.6, zorder=2))
+        animated(ax.hlines(np.arange(1, R), 0, C, color="white", linewidth=0.6, zorder=2))
+        self.left = animated(ax.imshow(np.ones((R, D, 3)), extent=(-EDGE - D, -EDGE, R, 0), interpolation="nearest"))
         self.top = None
-        if renderer.top_depth:
-            T = renderer.top_depth
-            self.top = renderer.animated(ax.imshow(np.ones((T, C, 3)), extent=(0, C, -EDGE, -EDGE - T),
-                                                   interpolation="nearest"))
-            self.scale[renderer.down] = _largest(*renderer.top_values)
-            ax.text(-0.3, -EDGE - T, f"{NAMES[renderer.down]}s waiting\n(column j starts j cycles late)",
-                    ha="right", va="top", fontsize=renderer.label_pt, color=MUTED)
-        out_w, out_h, out_y = renderer.out_w, renderer.out_h, renderer.out_y
-        self.out = renderer.animated(ax.imshow(np.ones((run.m, run.n, 3)), interpolation="nearest",
-                                               extent=(0, run.n * out_w, out_y + run.m * out_h, out_y)))
-        ax.text(-EDGE, -0.2, f"{NAMES[renderer.right]}s waiting\n(row i starts i cycles late)",
-                ha="right", va="bottom", fontsize=renderer.label_pt, color=MUTED)
-        ax.text(-EDGE, out_y, "outputs\nY = A·W", ha="right", va="top", fontsize=renderer.label_pt, color=MUTED)
+        if T:
+            self.top = animated(ax.imshow(np.ones((T, C, 3)), extent=(0, C, -EDGE, -EDGE - T), interpolation="nearest"))
+            ax.text(-0.3, -EDGE - T, f"{NAMES[self.down]}s waiting\n(column j starts j cycles late)",
+                    ha="right", va="top", fontsize=layout.label_pt, color=MUTED)
+        out_w, out_h, out_y = layout.out_w, layout.out_h, layout.out_y
+        self.out = animated(ax.imshow(np.ones((run.m, run.n, 3)), interpolation="nearest",
+                                      extent=(0, run.n * out_w, out_y + run.m * out_h, out_y)))
+        ax.text(-EDGE, -0.2, f"{NAMES[self.right]}s waiting\n(row i starts i cycles late)",
+                ha="right", va="bottom", fontsize=layout.label_pt, color=MUTED)
+        ax.text(-EDGE, out_y, "outputs\nY = A·W", ha="right", va="top", fontsize=layout.label_pt, color=MUTED)
 
     def update(self, frame) -> None:
-        kept = self.r.run.stationary
-        values, valid = getattr(frame, kept), getattr(frame, f"{kept}_valid")
-        rgb = _shade(values, valid, self.scale[kept], COLORS[kept], IDLE_FACE, lightest=0.1, darkest=0.55)
+        """Show ``frame``: each PE, queue slot and output tinted by its value, amber where a MAC happened."""
+        scale, kept = self.layout.value_scale, self.run.stationary
+        rgb = _shade(frame.values[kept], frame.valid[kept], scale[kept], COLORS[kept], IDLE_FACE,
+                     lightest=0.1, darkest=0.55)
         rgb[frame.active] = to_rgb(ACTIVE_FACE)
         self.pes.set_data(rgb)
-        right = self.r.right
-        D = self.r.queue_depth
-        left = _shade(frame.queue_left[:, :D], frame.queue_left_valid[:, :D], self.scale[right], COLORS[right],
-                      "white")
+        D, right = self.layout.queue_depth, self.right
+        left = _shade(frame.queue_left[:, :D], frame.queue_left_valid[:, :D], scale[right], COLORS[right], "white")
         self.left.set_data(left[:, ::-1])
         if self.top is not None:
-            T = self.r.top_depth
-            down = self.r.down
-            top = _shade(frame.queue_top[:T], frame.queue_top_valid[:T], self.scale[down], COLORS[down], "white")
+            T, down = self.layout.top_depth, self.down
+            top = _shade(frame.queue_top[:T], frame.queue_top_valid[:T], scale[down], COLORS[down], "white")
             self.top.set_data(top[::-1])
-        out = _shade(frame.output, frame.output_valid, self.scale["psum"], COLORS["psum"], PALE)
+        out = _shade(frame.output, frame.output_valid, scale["psum"], COLORS["psum"], PALE)
         out[frame.output_new] = to_rgb(ACTIVE_FACE)
         self.out.set_data(out)
-
-
-def _largest(*arrays) -> float | None:
-    """The largest magnitude in numeric arrays (None for symbols: their colour shows presence only)."""
-    values = [np.asarray(a) for a in arrays if np.asarray(a).size]
-    if not values or any(v.dtype == object for v in values):
-        return None
-    return max(float(np.abs(v.astype(np.float64)).max()) for v in values) or 1.0
 
 
 def _shade(values: np.ndarray, valid: np.ndarray, largest: float | None, color: str, empty: str,
