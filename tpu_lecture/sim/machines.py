@@ -31,7 +31,12 @@ def vector_cycles(m: int, k: int, n: int, lanes: int) -> int:
 
 @dataclass(frozen=True)
 class MatrixCycles:
-    """Cycle count of an M×K×N product on an R×C systolic array, read from the dataflow's schedule."""
+    """Cycle count of an M×K×N product on an R×C systolic array, read from the dataflow's schedule.
+
+    The same words as a simulated run: ``compute_cycles`` (some fold in flight), ``load_cycles``
+    (the array only loads a tile), ``cycles`` = compute + load; ``utilization`` over all the cycles,
+    ``compute_utilization`` over the compute cycles only.
+    """
 
     m: int
     k: int
@@ -42,71 +47,87 @@ class MatrixCycles:
     compute_cycles: int
     load_cycles: int
     dataflow: str = "weight_stationary"
+    loading: str | None = "double"
 
     @property
     def macs(self) -> int:
         return self.m * self.k * self.n
 
     @property
+    def cycles(self) -> int:
+        """Total cycles: compute + the loads not hidden."""
+        return self.compute_cycles + self.load_cycles
+
+    @property
     def macs_per_cycle(self) -> float:
-        """MACs done per compute cycle, averaged over the run (at most rows·cols)."""
-        return self.macs / self.compute_cycles
+        """MACs done per cycle, averaged over the whole run (at most rows·cols)."""
+        return self.macs / self.cycles
 
     @property
     def utilization(self) -> float:
-        """Fraction of PE-cycles that did a MAC: macs / (rows·cols·compute_cycles)."""
+        """Fraction of PE-cycles that did a MAC: macs / (rows·cols·cycles), loading included."""
+        return self.macs / (self.rows * self.cols * self.cycles)
+
+    @property
+    def compute_utilization(self) -> float:
+        """The same over the compute cycles only: macs / (rows·cols·compute_cycles)."""
         return self.macs / (self.rows * self.cols * self.compute_cycles)
 
     def __repr__(self) -> str:
+        mode = f", {self.loading} loading" if self.loading else ""
         return (
-            f"MatrixCycles({self.m}×{self.k}×{self.n} on {self.rows}×{self.cols} {self.dataflow.replace('_', '-')}: "
-            f"{self.folds} folds, {self.compute_cycles:,} compute + {self.load_cycles:,} load cycles, "
-            f"{self.macs_per_cycle:.1f} MACs/cycle, utilization {self.utilization:.1%})"
+            f"MatrixCycles({self.m}×{self.k}×{self.n} on {self.rows}×{self.cols} {self.dataflow.replace('_', '-')}"
+            f"{mode}: {self.folds:,} folds, {self.cycles:,} cycles = {self.compute_cycles:,} compute + "
+            f"{self.load_cycles:,} load, {self.macs_per_cycle:,.1f} MACs/cycle, utilization {self.utilization:.1%})"
         )
 
 
-def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws") -> MatrixCycles:
-    """Cycles of an M×K×N product on an R×C systolic array (closed form), for any dataflow.
+def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws",
+                  load: str | None = None) -> MatrixCycles:
+    """Cycles of an M×K×N product on an R×C systolic array (closed form, O(1)), for any dataflow and loading mode.
 
-    The folds, their cycles and their load cycles are the simulator's own :func:`~tpu_lecture.sim.array.schedule`,
-    so the two agree. Weight-stationary (the MXU's default): W is cut into ⌈K/R⌉·⌈N/C⌉ folds of at
-    most R×C weights; each streams all M activation rows through the array in M + R + c − 2 cycles
-    (skew in, M rows, drain out; c = the fold's used columns) after R cycles of loading its
-    weights, which are reported separately.
+    The folds and cycles are the simulator's own :func:`~tpu_lecture.sim.array.schedule`, so the two
+    agree. Weight-stationary (the MXU's default): W is cut into ⌈K/R⌉·⌈N/C⌉ folds of at most R×C
+    weights; each streams all M activation rows through the array in M + R + c − 2 cycles (skew in,
+    M rows, drain out; c = the fold's used columns). Each tile takes R cycles to shift in: before its
+    fold (``load="serial"``) or, double-buffered (the default), while the previous fold computes.
     """
-    plan = schedule(m, k, n, rows, cols, dataflow)
-    return MatrixCycles(m, k, n, rows, cols, plan.folds, plan.cycles, plan.load_cycles, plan.dataflow)
+    plan = schedule(m, k, n, rows, cols, dataflow, load)
+    return MatrixCycles(m, k, n, rows, cols, plan.folds, plan.compute_cycles, plan.load_cycles, plan.dataflow,
+                        plan.loading.name if plan.loading else None)
 
 
 def compare_machines(
-    m: int, k: int, n: int, lanes: int = 128, rows: int = 128, cols: int = 128
+    m: int, k: int, n: int, lanes: int = 128, rows: int = 128, cols: int = 128, load: str | None = None
 ) -> list[dict[str, Any]]:
     """One row per machine (scalar, vector, matrix) for the same M×K×N product, for a table.
 
     ``macs_per_cycle`` is also the speedup over the scalar machine (which does 1). The matrix
-    machine's ``cycles`` are compute cycles; its weight loading is in ``weight_load_cycles``.
+    machine's ``cycles`` include its weight loads not hidden by double buffering
+    (``weight_load_cycles``; ``load="serial"`` loads each tile before its fold); its
+    ``compute_cycles`` leave them out.
 
     The defaults are teaching choices, not a real chip: 128×128 is the MXU of TPU v2–v5 (Cloud TPU
     system architecture docs), and 128 vector lanes make the vector machine one MXU row wide, so
     the two differ only in having one dimension or two.
     """
     base = scalar_cycles(m, k, n)
-    matrix = matrix_cycles(m, k, n, rows, cols)
+    matrix = matrix_cycles(m, k, n, rows, cols, load=load)
+    vector = vector_cycles(m, k, n, lanes)
     machines = [
-        ("scalar (CPU)", 1, base, 0),
-        (f"vector, {lanes} lanes (GPU)", lanes, vector_cycles(m, k, n, lanes), 0),
-        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.compute_cycles, matrix.load_cycles),
+        ("scalar (CPU)", 1, base, base, 0),
+        (f"vector, {lanes} lanes (GPU)", lanes, vector, vector, 0),
+        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.cycles, matrix.compute_cycles, matrix.load_cycles),
     ]
     return [
         {
             "machine": name,
             "peak_macs_per_cycle": peak,
             "cycles": cycles,
-            "weight_load_cycles": load,
+            "compute_cycles": compute,
+            "weight_load_cycles": load_cycles,
             "macs_per_cycle": base / cycles,
             "utilization": base / (peak * cycles),
         }
-        for name, peak, cycles, load in machines
+        for name, peak, cycles, compute, load_cycles in machines
     ]
-
-

@@ -1,0 +1,109 @@
+"""How big a run is before it starts: its cycles, time and memory from the closed forms, in O(1).
+
+:func:`estimate` reads the cycles from the schedule's closed forms (no per-fold lists, so even a
+product of 20000³ on a 1×1 array is sized at once), the memory from the arrays the simulator will
+allocate, and the time from the cost of one stepped cycle measured on the lecture's reference
+machine. :meth:`RunEstimate.refuse` turns the limits into errors that give the numbers and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tpu_lecture.sim.schedule import Schedule
+from tpu_lecture.sim.tape import check_size, frame_bytes
+
+# Seconds per stepped cycle ≈ a + b · R · C: measured by benchmarks/bench_systolic.py on the 2-core development
+# machine (Python 3.12, NumPy 2), keep_frames=False, numeric dtypes; Python objects (symbols, exact ints) cost more.
+SECONDS_PER_CYCLE = 12e-6
+SECONDS_PER_PE_CYCLE = 1.0e-9
+OBJECT_SLOWDOWN = 60.0
+# The simulator's own arrays beyond the frames (the PEs' registers, the result, each fold's skewed stream):
+# past this it refuses before allocating anything.
+MAX_STATE_BYTES = 4 << 30
+_REGISTERS = 12  # R×C arrays the stepping keeps (values, next values, held, shadow, control, …)
+
+
+def _human_seconds(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:,.1f} s"
+
+
+def _human_bytes(size: int) -> str:
+    return f"{size / 2**30:,.1f} GiB" if size >= 2**30 else f"{size / 2**20:,.1f} MiB"
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """A run's size before it starts: its schedule (cycles in closed form), the bytes it allocates, its time."""
+
+    schedule: Schedule
+    dtype: np.dtype
+    keep_frames: bool
+
+    @property
+    def objects(self) -> bool:
+        """Whether the values are Python objects (sympy symbols, exact ints): stepped far more slowly."""
+        return self.dtype.kind == "O"
+
+    @property
+    def itemsize(self) -> int:
+        return 8 if self.objects else self.dtype.itemsize
+
+    @property
+    def cycles(self) -> int:
+        return self.schedule.cycles
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of the frames kept (0 without them)."""
+        plan = self.schedule
+        return frame_bytes(plan.cycles, plan.rows, plan.cols, self.itemsize) if self.keep_frames else 0
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes of the simulator's own arrays: registers, the result, one fold's skewed stream and results."""
+        plan = self.schedule
+        stream = plan.stream + plan.rows + plan.cols
+        per_fold = 2 * stream * max(plan.rows, plan.cols)
+        return self.itemsize * (_REGISTERS * plan.rows * plan.cols + plan.m * plan.n + per_fold)
+
+    @property
+    def seconds(self) -> float:
+        """Estimated time to step the run here: cycles × the measured cost of one cycle of an R×C array."""
+        plan = self.schedule
+        per_cycle = SECONDS_PER_CYCLE + SECONDS_PER_PE_CYCLE * plan.rows * plan.cols
+        return float(plan.cycles) * per_cycle * (OBJECT_SLOWDOWN if self.objects else 1.0)
+
+    def describe(self) -> str:
+        """One line: the cycles, the time and the memory."""
+        plan = self.schedule
+        frames = f" + {_human_bytes(self.frame_bytes)} of frames" if self.keep_frames else ""
+        return (f"{plan.cycles:,} cycles of a {plan.rows}x{plan.cols} array ({plan.folds:,} folds): about "
+                f"{_human_seconds(self.seconds)} to step here, {_human_bytes(self.state_bytes)} of arrays{frames}")
+
+    def refuse(self, max_seconds: float | None = None, max_frames: int | None = None, fix: str = "") -> None:
+        """Raise ValueError, with the numbers and ``fix``, if the run is beyond memory, time or frame limits."""
+        plan, why = self.schedule, None
+        if self.keep_frames:
+            check_size(plan, self.dtype)
+        if self.state_bytes > MAX_STATE_BYTES:
+            why = f"its arrays would take {_human_bytes(self.state_bytes)} (the limit is {_human_bytes(MAX_STATE_BYTES)})"
+        elif max_frames is not None and plan.cycles > max_frames:
+            why = f"it has {plan.cycles:,} cycles, one frame each, and an animation is limited to {max_frames:,} frames"
+        elif max_seconds is not None and self.seconds > max_seconds:
+            why = f"stepping it would take about {_human_seconds(self.seconds)} (the limit is {max_seconds:,.0f} s)"
+        if why is not None:
+            raise ValueError(f"this run is too big: {self.describe()}; {why}{': ' + fix if fix else ''}")
+
+    def __repr__(self) -> str:
+        return f"RunEstimate({self.describe()})"
+
+
+def estimate(plan: Schedule, dtype=np.int64, keep_frames: bool = False) -> RunEstimate:
+    """The size of stepping ``plan`` with values of ``dtype`` (O(1): nothing is allocated, no fold is listed)."""
+    return RunEstimate(plan, np.dtype(dtype), keep_frames)

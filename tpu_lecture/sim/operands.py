@@ -1,0 +1,110 @@
+"""What the array accepts, and what it accumulates in: the checks on A and W and the accumulator's dtype.
+
+The MXU's rule: bfloat16 (and float16) products accumulate in float32; integers in int32 when no
+partial sum can overflow it (TPU v1's 8-bit MACs feed 32-bit accumulators), else int64 or uint64.
+Integer bounds are worked out exactly, with Python ints. When no NumPy integer type holds every
+partial sum exactly, the product is refused with a clear error rather than wrapped around: the fix
+it names is to pass the matrices as Python ints (``A.astype(object)``), which the simulator steps
+exactly, only more slowly, as it does sympy symbols.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+SUPPORTED = "integers, floats (float16, float32, float64, bfloat16) or sympy symbols"
+_INTEGER_ACCUMULATORS = (np.int32, np.int64, np.uint64)
+
+
+def prepare(A, W) -> tuple[np.ndarray, np.ndarray, np.dtype]:
+    """Check shapes and types, round bfloat16/float16 inputs, and pick the accumulator dtype."""
+    A, W = as_matrix(A, "A"), as_matrix(W, "W")
+    if A.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"A is {A.shape[0]}x{A.shape[1]} but W is {W.shape[0]}x{W.shape[1]}: inner sizes must match "
+            "(A's columns = W's rows)"
+        )
+    acc_dtype = accumulator_dtype(A, W)
+    return A.astype(acc_dtype), W.astype(acc_dtype), acc_dtype
+
+
+def as_matrix(X, name: str) -> np.ndarray:
+    """``X`` as a non-empty 2-D array of a supported dtype, or an error that says what to change."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix but has shape {X.shape}: "
+                         f"reshape it, e.g. {name}.reshape(1, -1) for one row")
+    if X.size == 0:
+        raise ValueError(f"{name} is {X.shape[0]}x{X.shape[1]}: matrices need at least one row and one column")
+    _check_dtype(X, name)
+    return X
+
+
+def _check_dtype(X: np.ndarray, name: str) -> None:
+    if X.dtype == object:
+        bad = next((x for x in X.flat if not _is_symbolic_or_number(x)), None)
+        if bad is not None:
+            raise TypeError(f"{name} holds {bad!r} of type {type(bad).__name__}: the simulator takes {SUPPORTED}")
+        return
+    if X.dtype.kind == "b":
+        raise TypeError(f"{name} is boolean: convert it with {name}.astype(int) first")
+    if X.dtype.kind in "iuf" or _is_bfloat16(X.dtype):
+        return
+    raise TypeError(f"{name} has dtype {X.dtype}: the simulator takes {SUPPORTED}")
+
+
+def _is_symbolic_or_number(x) -> bool:
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, numbers.Number) and not isinstance(x, complex):
+        return True
+    return type(x).__module__.startswith("sympy")
+
+
+def _is_bfloat16(dtype: np.dtype) -> bool:
+    return dtype.name == "bfloat16"
+
+
+def accumulator_dtype(A: np.ndarray, W: np.ndarray) -> np.dtype:
+    """The dtype the PEs add in: float32 for bfloat16/float16 inputs, an exact integer type for integers."""
+    kinds = {A.dtype.kind, W.dtype.kind}
+    if A.dtype == object or W.dtype == object:
+        return np.dtype(object)
+    if any(_is_bfloat16(X.dtype) or X.dtype == np.float16 for X in (A, W)):
+        if np.float64 in (A.dtype, W.dtype):
+            return np.dtype(np.float64)
+        return np.dtype(np.float32)
+    if kinds <= set("iu"):
+        return integer_accumulator(A, W)
+    return np.result_type(A.dtype, W.dtype, np.float32)
+
+
+def sum_bounds(A: np.ndarray, W: np.ndarray) -> tuple[int, int]:
+    """The lowest and highest value any partial sum of ``A @ W`` can take, exactly (Python ints).
+
+    Every product lies between the smallest and largest products of the extreme entries; a partial
+    sum adds at most K of them, starting from 0.
+    """
+    a_low, a_high, w_low, w_high = int(A.min()), int(A.max()), int(W.min()), int(W.max())
+    corners = [a * w for a in (a_low, a_high) for w in (w_low, w_high)]
+    inner = A.shape[1]
+    return inner * min(0, *corners), inner * max(0, *corners)
+
+
+def integer_accumulator(A: np.ndarray, W: np.ndarray) -> np.dtype:
+    """The narrowest of int32, int64, uint64 that holds every input and partial sum exactly; else a clear error."""
+    low, high = sum_bounds(A, W)
+    low = min(low, int(A.min()), int(W.min()))
+    high = max(high, int(A.max()), int(W.max()))
+    for kind in _INTEGER_ACCUMULATORS:
+        info = np.iinfo(kind)
+        if info.min <= low and high <= info.max:
+            return np.dtype(kind)
+    raise ValueError(
+        f"the partial sums of this integer product range from {low:,} to {high:,}, beyond every NumPy integer "
+        f"type (int64 holds {np.iinfo(np.int64).min:,} … {np.iinfo(np.int64).max:,}, uint64 up to "
+        f"{np.iinfo(np.uint64).max:,}), so they would wrap around: pass A.astype(object) and W.astype(object) "
+        "for an exact run with Python ints (slower), or scale the values down"
+    )
