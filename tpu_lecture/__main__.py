@@ -26,21 +26,38 @@ def array_shape(text: str) -> tuple[int, int]:
     """Parse an array size such as ``8x8`` or ``128x128`` into (rows, cols)."""
     parts = text.lower().replace("×", "x").split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise argparse.ArgumentTypeError(f"array size {text!r} is not of the form RxC, e.g. 8x8 or 128x128")
-    rows, cols = (int(p) for p in parts)
+        raise argparse.ArgumentTypeError(f"array size {text[:40]!r} is not of the form RxC, e.g. 8x8 or 128x128")
+    rows, cols = (_whole(p, 0) for p in parts)
     if rows < 1 or cols < 1:
-        raise argparse.ArgumentTypeError(f"array size {text!r} must have at least one row and one column")
+        raise argparse.ArgumentTypeError(f"array size {text[:40]!r} must have at least one row and one column")
     return rows, cols
 
 
 def positive_int(text: str) -> int:
+    """A whole number of at least 1, such as a matrix size."""
+    return _whole(text, 1)
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number of at least 0."""
+    return _whole(text, 0)
+
+
+def _whole(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+        why = "has too many digits" if text.strip().isdigit() else "is not a whole number"
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} {why}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{_short(value)} must be at least {minimum}")
     return value
+
+
+def _short(value: int) -> str:
+    """A whole number as a line can hold it: 12345, or 1.2e+400 for one with hundreds of digits."""
+    digits = str(abs(value))
+    return str(value) if len(digits) <= 20 else f"{'-' if value < 0 else ''}{digits[0]}.{digits[1]}e+{len(digits) - 1}"
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -59,26 +76,38 @@ def _runtime_report() -> str:
     return runtime.describe()
 
 
+SIMULATE_BUDGET_S = 60.0  # simulate refuses runs estimated to step for longer, unless --force
+
+
+def _random_operands(args: argparse.Namespace):
+    import numpy as np
+
+    rng = np.random.default_rng(args.seed)
+    return rng.integers(-8, 8, size=(args.m, args.k)), rng.integers(-8, 8, size=(args.k, args.n))
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from tpu_lecture.sim import budget
     from tpu_lecture.sim.array import SystolicArray
 
-    rng = np.random.default_rng(args.seed)
-    A = rng.integers(-8, 8, size=(args.m, args.k))
-    W = rng.integers(-8, 8, size=(args.k, args.n))
     rows, cols = args.array
-    run = SystolicArray(rows, cols, dataflow=args.dataflow).matmul(A, W, keep_frames=False)
+    array = SystolicArray(rows, cols, dataflow=args.dataflow, load=args.load)
+    size = budget.estimate(array.plan(args.m, args.k, args.n), np.int32)
+    if args.estimate:
+        print(size.describe())
+        return 0
+    size.refuse(max_seconds=None if args.force else SIMULATE_BUDGET_S,
+                fix="simulate a smaller product, print its cycles at once with --estimate, or pass --force")
+    A, W = _random_operands(args)
+    run = array.matmul(A, W, keep_frames=False)
     correct = bool(np.array_equal(run.result, np.matmul(A, W)))
     summary = {
-        "cycles": run.cycles,
-        "macs": run.macs,
-        "utilization": round(run.utilization, 6),
-        "folds": run.folds,
-        "correct": correct,
-        "load_cycles": run.load_cycles,
-        "dataflow": run.dataflow,
-        "array": f"{rows}x{cols}",
+        "cycles": run.cycles, "compute_cycles": run.compute_cycles, "load_cycles": run.load_cycles,
+        "macs": run.macs, "utilization": round(run.utilization, 6),
+        "compute_utilization": round(run.compute_utilization, 6), "folds": run.folds, "correct": correct,
+        "dataflow": run.dataflow, "load": run.loading.name if run.loading else None, "array": f"{rows}x{cols}",
         "shape": f"{args.m}x{args.k} @ {args.k}x{args.n}",
     }
     if args.json:
@@ -90,21 +119,23 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from tpu_lecture.sim.array import SystolicArray
-    from tpu_lecture.viz.export import save_animation, symbolic_example
+    from tpu_lecture.viz.export import (
+        HTML_MAX_FRAMES,
+        MAX_ANIMATION_FRAMES,
+        check_frames,
+        save_animation,
+        symbolic_example,
+    )
     from tpu_lecture.viz.layout import check_drawable
 
     rows, cols = args.array
     check_drawable(rows, cols)
-    if args.symbolic:
-        A, W = symbolic_example(args.m, args.k, args.n)
-    else:
-        rng = np.random.default_rng(args.seed)
-        A = rng.integers(-8, 8, size=(args.m, args.k))
-        W = rng.integers(-8, 8, size=(args.k, args.n))
-    run = SystolicArray(rows, cols, dataflow=args.dataflow).matmul(A, W, keep_frames=True)
+    array = SystolicArray(rows, cols, dataflow=args.dataflow, load=args.load)
+    html = str(args.out).lower().endswith((".html", ".htm"))
+    check_frames(array.plan(args.m, args.k, args.n), HTML_MAX_FRAMES if html else MAX_ANIMATION_FRAMES)
+    A, W = symbolic_example(args.m, args.k, args.n) if args.symbolic else _random_operands(args)
+    run = array.matmul(A, W, keep_frames=True)
     path = save_animation(run, args.out, fps=args.fps)
     print(f"wrote {path}: {run.cycles} frames, one per cycle, at {args.fps} fps ({run!r})")
     return 0
@@ -145,8 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="run the systolic-array simulator on random integer matrices")
     _add_product_arguments(sim, default_array=(8, 8))
-    sim.add_argument("--seed", type=int, default=0, help="random seed for the matrices (default 0)")
+    sim.add_argument("--seed", type=seed, default=0, help="random seed for the matrices (default 0)")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    sim.add_argument("--estimate", action="store_true",
+                     help="print the run's cycles, time and memory from the closed forms, without stepping it")
+    sim.add_argument("--force", action="store_true",
+                     help=f"run even if stepping is estimated to take more than {SIMULATE_BUDGET_S:.0f} s")
     sim.set_defaults(func=_cmd_simulate)
 
     anim = sub.add_parser("animate", help="save the systolic array's animation as GIF, MP4 or HTML")
@@ -154,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--symbolic", action="store_true",
                       help="use the lecture's symbols (activations A B / C D, weights E F / G H) instead of numbers")
     anim.add_argument("--fps", type=positive_int, default=2, help="frames per second (default 2)")
-    anim.add_argument("--seed", type=int, default=0, help="random seed for numeric matrices (default 0)")
+    anim.add_argument("--seed", type=seed, default=0, help="random seed for numeric matrices (default 0)")
     anim.add_argument("--out", required=True, help="output file: .gif, .mp4 (needs ffmpeg) or .html")
     anim.set_defaults(func=_cmd_animate)
 
@@ -179,22 +214,32 @@ def _add_product_arguments(p: argparse.ArgumentParser, default_array: tuple[int,
     p.add_argument("--array", type=array_shape, default=default_array, metavar="RxC",
                    help=f"systolic array size (default {default_array[0]}x{default_array[1]})")
     from tpu_lecture.sim.dataflow import DATAFLOWS  # the choices and their help come from the simulator
+    from tpu_lecture.sim.loading import DEFAULT, MODES
 
     names = [f"{flow.label} ({flow.aliases[0]}{', default' if n == 0 else ''})" for n, flow in enumerate(DATAFLOWS)]
     p.add_argument("--dataflow", default=DATAFLOWS[0].aliases[0], choices=[flow.aliases[0] for flow in DATAFLOWS],
                    help=f"{', '.join(names[:-1])} or {names[-1]}")
+    modes = "; ".join(f"{mode.name}: {mode.summary}{' (default)' if mode is DEFAULT else ''}" for mode in MODES)
+    p.add_argument("--load", choices=[mode.name for mode in MODES],
+                   help=f"how weight- and input-stationary load each tile ({modes}); output-stationary loads nothing")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure becomes one line ``error: …`` and exit status 2, never a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, OSError, OverflowError) as error:
+        return _fail(str(error))
+    except MemoryError:
+        return _fail("out of memory: this run does not fit in this machine's memory; try a smaller product")
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 2
+        return _fail("interrupted (nothing was written)" if getattr(args, "out", None) else "interrupted")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

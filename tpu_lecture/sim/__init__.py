@@ -6,6 +6,6 @@ and the scalar / vector / matrix machine models built on the same schedule. NumP
 from tpu_lecture import lazy_modules
 
 __getattr__ = lazy_modules(__name__, {
-    "array", "dataflow", "loading", "schedule", "stationary", "output_stationary", "operands", "tape", "rules", "budget",
-    "machines",
+    "array", "dataflow", "loading", "schedule", "stationary", "output_stationary", "operands", "tape", "rules",
+    "budget", "machines",
 })

@@ -26,15 +26,26 @@ MAX_STATE_BYTES = 4 << 30
 _REGISTERS = 12  # R×C arrays the stepping keeps (values, next values, held, shadow, control, …)
 
 
+def _count(value: int | float) -> str:
+    """A count as a line can hold it: 393,598, or 1.00e+29 past a quadrillion (exact, whatever its size)."""
+    value = round(value)
+    if abs(value) < 10**15:
+        return f"{value:,}"
+    digits = str(abs(value))
+    return f"{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
+
+
 def _human_seconds(seconds: float) -> str:
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= 2 * size:
-            return f"{seconds / size:,.0f} {unit}"
+            return f"{_count(seconds / size)} {unit}"
     return f"{seconds:,.1f} s"
 
 
 def _human_bytes(size: int) -> str:
-    return f"{size / 2**30:,.1f} GiB" if size >= 2**30 else f"{size / 2**20:,.1f} MiB"
+    if size < 2**30:
+        return f"{size / 2**20:,.1f} MiB"
+    return f"{size / 2**30:,.1f} GiB" if size < 2**40 else f"{_count(size // 2**30)} GiB"
 
 
 @dataclass(frozen=True)
@@ -66,39 +77,45 @@ class RunEstimate:
 
     @property
     def state_bytes(self) -> int:
-        """Bytes of the simulator's own arrays: registers, the result, one fold's skewed stream and results."""
+        """Bytes of the simulator's own arrays: registers, A, W and Y, one fold's skewed stream and results."""
         plan = self.schedule
         stream = plan.stream + plan.rows + plan.cols
         per_fold = 2 * stream * max(plan.rows, plan.cols)
-        return self.itemsize * (_REGISTERS * plan.rows * plan.cols + plan.m * plan.n + per_fold)
+        operands = plan.m * plan.k + plan.k * plan.n + plan.m * plan.n
+        return self.itemsize * (_REGISTERS * plan.rows * plan.cols + operands + per_fold)
 
     @property
     def seconds(self) -> float:
         """Estimated time to step the run here: cycles × the measured cost of one cycle of an R×C array."""
         plan = self.schedule
         per_cycle = SECONDS_PER_CYCLE + SECONDS_PER_PE_CYCLE * plan.rows * plan.cols
-        return float(plan.cycles) * per_cycle * (OBJECT_SLOWDOWN if self.objects else 1.0)
+        return float(min(plan.cycles, 10**300)) * per_cycle * (OBJECT_SLOWDOWN if self.objects else 1.0)
 
     def describe(self) -> str:
         """One line: the cycles, the time and the memory."""
         plan = self.schedule
         frames = f" + {_human_bytes(self.frame_bytes)} of frames" if self.keep_frames else ""
-        return (f"{plan.cycles:,} cycles of a {plan.rows}x{plan.cols} array ({plan.folds:,} folds): about "
+        folds = f"{_count(plan.folds)} fold{'s' if plan.folds != 1 else ''}"
+        return (f"{_count(plan.cycles)} cycles of a {_count(plan.rows)}x{_count(plan.cols)} array ({folds}): about "
                 f"{_human_seconds(self.seconds)} to step here, {_human_bytes(self.state_bytes)} of arrays{frames}")
 
     def refuse(self, max_seconds: float | None = None, max_frames: int | None = None, fix: str = "") -> None:
-        """Raise ValueError, with the numbers and ``fix``, if the run is beyond memory, time or frame limits."""
+        """Raise ValueError, with the numbers and ``fix``, if the run is beyond memory, time or frame limits.
+
+        Memory always counts (its fix is always a smaller product); time and frames only where a limit is given.
+        """
         plan, why = self.schedule, None
         if self.keep_frames:
             check_size(plan, self.dtype)
         if self.state_bytes > MAX_STATE_BYTES:
-            why = f"its arrays would take {_human_bytes(self.state_bytes)} (the limit is {_human_bytes(MAX_STATE_BYTES)})"
+            why = f"its arrays would not fit in the {_human_bytes(MAX_STATE_BYTES)} the simulator allows itself"
+            fix = "simulate a smaller product (A, W and the result Y are part of it) or a smaller array"
         elif max_frames is not None and plan.cycles > max_frames:
-            why = f"it has {plan.cycles:,} cycles, one frame each, and an animation is limited to {max_frames:,} frames"
+            why = f"an animation shows one frame per cycle, at most {max_frames:,}"
         elif max_seconds is not None and self.seconds > max_seconds:
-            why = f"stepping it would take about {_human_seconds(self.seconds)} (the limit is {max_seconds:,.0f} s)"
+            why = f"stepping it would take longer than the {max_seconds:,.0f} s allowed"
         if why is not None:
-            raise ValueError(f"this run is too big: {self.describe()}; {why}{': ' + fix if fix else ''}")
+            raise ValueError(f"this run is too big: {why} ({self.describe()}){': ' + fix if fix else ''}")
 
     def __repr__(self) -> str:
         return f"RunEstimate({self.describe()})"

@@ -17,23 +17,32 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from matplotlib import animation, rc_context
 
 from tpu_lecture.checks import number, whole_number
+from tpu_lecture.sim import budget
 from tpu_lecture.sim import dataflow as dataflows
 from tpu_lecture.sim.array import SystolicArray, check_cycle, lecture_example
+from tpu_lecture.sim.operands import as_matrix
+from tpu_lecture.sim.schedule import Schedule
 from tpu_lecture.viz.layout import DETAIL_LIMIT, Layout, check_drawable
 from tpu_lecture.viz.player import SystolicPlayer
 from tpu_lecture.viz.renderer import FrameFigure, FrameRenderer, legend_handles, own_figure
-from tpu_lecture.viz.text import title
+from tpu_lecture.viz.text import caption, title
 
 HTML_MAX_FRAMES = 400  # an HTML animation embeds every frame; past this a GIF is the better export
+MAX_ANIMATION_FRAMES = 1000  # a player, GIF or MP4 of more cycles is too long to watch (8 minutes at 2 fps)
 _EMBED_LIMIT_MB = 100  # matplotlib's animation.embed_limit while writing HTML (its default, 20 MB, drops frames)
 _FORMATS = (".gif", ".mp4", ".html", ".htm")
 _STRIP_HEAD_IN = 1.0  # inches above a frame strip for its one title and legend
+_STRIP_ENTRY_IN = 5.0  # inches one entry of a frame strip's legend takes
+_STRIP_CAPTION_PT = 14.0  # a frame strip's captions, shrunk where the longest would not fit under its frame
 
 
 def draw_frame(run, t: int, ax=None):
@@ -80,22 +89,35 @@ def frame_strip(run, cycles=None, per_row: int = 4, dpi: int = 48) -> FrameFigur
     figure = own_figure((width * cols, total_h), dpi)
     grid = figure.add_gridspec(rows, cols, left=0, right=1, bottom=0, wspace=0, hspace=0,
                                top=1 - _STRIP_HEAD_IN / total_h)
+    longest = max(len(caption(run, run.frame(t))) for t in shown)
+    caption_pt = min(_STRIP_CAPTION_PT, 0.95 * 72 * width / (0.55 * longest))
     for index, t in enumerate(shown):
         ax = figure.add_subplot(grid[index // per_row, index % per_row])
-        FrameRenderer(run, ax=ax, title=False, legend=False, caption_pt=14).draw(t)
-    figure.legend(handles=legend_handles(run), loc="upper center", ncol=4, frameon=False, fontsize=16,
+        FrameRenderer(run, ax=ax, title=False, legend=False, caption_pt=caption_pt).draw(t)
+    handles = legend_handles(run)
+    per_row = min(len(handles), max(1, int(width * cols / _STRIP_ENTRY_IN)))
+    figure.legend(handles=handles, loc="upper center", ncol=per_row, frameon=False, fontsize=16,
                   bbox_to_anchor=(0.5, 1 - 0.45 / total_h))
     figure.suptitle(title(run), fontsize=22, fontweight="bold", y=1 - 0.05 / total_h)
     return figure
 
 
+def check_frames(plan: Schedule, limit: int = MAX_ANIMATION_FRAMES) -> None:
+    """Refuse, before anything is stepped, an animation of more than ``limit`` cycles (one frame each)."""
+    budget.estimate(plan, keep_frames=True).refuse(
+        max_frames=limit, fix="animate a smaller product (fewer rows of A stream through in fewer cycles), or use "
+        "run.summary() / python -m tpu_lecture simulate for its numbers")
+
+
 def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: str = "ws",
-            fps: float = 2.0) -> SystolicPlayer:
+            fps: float = 2.0, load: str | None = None) -> SystolicPlayer:
     """Run ``A @ W`` on a systolic array and return the step-through player for it.
 
     Without ``rows`` / ``cols`` the array is the size of the operand that stays in the PEs (W for
     weight-stationary, Aᵀ for input-stationary, the output for output-stationary), at most 8×8,
-    so every PE is drawn with its values. ``rows`` alone makes a square array.
+    so every PE is drawn with its values. ``rows`` alone makes a square array. ``load`` is the
+    loading mode ("double", the default, or "serial"; none for output-stationary). Products of
+    more than MAX_ANIMATION_FRAMES cycles are refused before they are stepped.
     """
     flow = dataflows.get(dataflow)
     A, W = np.asarray(A), np.asarray(W)
@@ -108,8 +130,11 @@ def animate(A, W, rows: int | None = None, cols: int | None = None, dataflow: st
     rows = 1 if rows is None else whole_number("rows", rows)
     cols = rows if cols is None else whole_number("cols", cols)
     check_drawable(rows, cols)
-    run = SystolicArray(rows, cols, flow).matmul(A, W, keep_frames=True)
-    return SystolicPlayer(run, fps=fps)
+    array = SystolicArray(rows, cols, flow, load=load)
+    A, W = as_matrix(A, "A"), as_matrix(W, "W")
+    if A.shape[1] == W.shape[0]:
+        check_frames(array.plan(A.shape[0], A.shape[1], W.shape[1]))
+    return SystolicPlayer(array.matmul(A, W, keep_frames=True), fps=fps)
 
 
 def symbolic_example(m: int = 2, k: int = 2, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +178,11 @@ def _self_contained(html: str) -> str:
 
 
 def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
-    """Write the animation, one frame per cycle: .gif (Pillow), .mp4 (needs ffmpeg) or .html."""
+    """Write the animation, one frame per cycle: .gif (Pillow), .mp4 (needs ffmpeg) or .html.
+
+    The frames go to a temporary file beside ``path`` that is renamed into place once complete, so
+    an interrupted export (Ctrl-C, a full disk, an error) leaves a file already at ``path`` as it was.
+    """
     run.check_frames()
     _check_fps(fps)
     path = Path(path)
@@ -161,18 +190,32 @@ def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
     if suffix not in _FORMATS:
         raise ValueError(f"cannot save an animation as {path.name!r}: end the file name in .gif, .mp4 or .html")
     _check_writable(path)
-    if suffix in (".html", ".htm"):
-        path.write_text(animation_html(run, fps=fps, dpi=dpi), encoding="utf-8")
-        return path
-    if suffix == ".gif":
-        writer = animation.PillowWriter(fps=fps)
-    elif animation.writers.is_available("ffmpeg"):
-        writer = animation.FFMpegWriter(fps=fps)
-    else:
+    if run.cycles > MAX_ANIMATION_FRAMES:
+        raise ValueError(f"this run has {run.cycles:,} cycles, one frame each, and an animation is limited to "
+                         f"{MAX_ANIMATION_FRAMES:,} frames: animate a smaller product")
+    if suffix == ".mp4" and not animation.writers.is_available("ffmpeg"):
         raise OSError(f"cannot write {path.name}: MP4 needs ffmpeg, which was not found on this machine; "
                       "install it (apt-get install ffmpeg, or conda install ffmpeg) or save a .gif or .html")
-    _animation(FrameRenderer(run, dpi=dpi), fps).save(path, writer=writer, dpi=dpi)
+    with _replaced_when_done(path) as partial:
+        if suffix in (".html", ".htm"):
+            partial.write_text(animation_html(run, fps=fps, dpi=dpi), encoding="utf-8")
+        else:
+            writer = animation.PillowWriter(fps=fps) if suffix == ".gif" else animation.FFMpegWriter(fps=fps)
+            _animation(FrameRenderer(run, dpi=dpi), fps).save(partial, writer=writer, dpi=dpi)
     return path
+
+
+@contextmanager
+def _replaced_when_done(path: Path) -> Iterator[Path]:
+    """A new file beside ``path`` (same suffix, the user's umask) that replaces ``path`` only if the block succeeds."""
+    partial = path.with_name(f".{path.stem}.partial-{secrets.token_hex(4)}{path.suffix}")
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield partial
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _animation(renderer: FrameRenderer, fps: float) -> animation.FuncAnimation:

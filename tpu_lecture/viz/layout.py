@@ -9,6 +9,7 @@ legend and caption fit the figure.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ LABEL_PT = 10.0  # the small grey labels ("activations waiting", "outputs")
 EDGE = 0.4  # space between a queue (or the outputs) and the array, where arrows run (units: PE pitch)
 SLOT = 0.62  # pitch of a queue slot in the detailed view
 _MAX_W, _MAX_H, _MAX_SCALE = 12.0, 9.0, 1.45  # figure size limits in inches; inches per PE pitch
-_MIN_W, _LEGEND_ONE_ROW = 7.0, 10.5  # inches: narrowest figure; narrowest that fits the legend on one row
+_MIN_W, _LEGEND_ENTRY_IN = 7.0, 2.625  # inches: narrowest figure; width of one legend entry
 TITLE_IN, _LEGEND_ROW_IN, _CAPTION_IN = 0.55, 0.3, 0.55  # inches for the title, a legend row, the caption
 _LABEL_IN = 0.4  # inches between the legend and the drawing, for the queue's label
 
@@ -61,6 +62,7 @@ class Layout:
     right_edge: float  # right end of the drawing
     # the figure
     legend_rows: int
+    legend_cols: int
     own_width_in: float  # width of the renderer's own figure, before any zoom into a given axes
     zoom: float  # 1, or the shrink to fit a given axes: fonts and margins shrink with it
     scale: float  # inches per PE pitch
@@ -76,7 +78,8 @@ class Layout:
         compact = check_drawable(run.rows, run.cols)
         contents = _contents(run, compact)
         extent = _extent(run, compact, contents["output_text"], contents["queue_depth"], contents["top_depth"])
-        figure = _fit(extent["left"], extent["top"], extent["right_edge"], extent["bottom"], box_in)
+        entries = legend_entries(run)
+        figure = _fit(extent["left"], extent["top"], extent["right_edge"], extent["bottom"], box_in, entries)
         return cls(compact=compact, **contents, **extent, **figure)
 
     @property
@@ -104,25 +107,33 @@ class Layout:
         return max(4.0, min(share * self.pt, 0.92 * width * self.pt / (0.6 * max(text_len, 1))))
 
 
+def legend_entries(run) -> int:
+    """How many entries a frame's legend has: what stays, what moves, a MAC; the shadow and the control signal."""
+    return 1 + len(run.flows) + 1 + (2 if run.flow.preloads else 0)
+
+
 def _contents(run, compact: bool) -> dict:
-    """How deep the queues get, how long the texts are and how large the values, from each fold's first cycle."""
-    firsts = [run.frame(t) for t in run.schedule.fold_starts]
-    has_top = firsts[0].queue_top is not None
+    """How deep the queues get, how long the texts are and how large the values: every value the frames can show."""
+    firsts = [run.frame(t) for t in sorted({0, *run.schedule.fold_starts})]
+    records = run.fold_records
+    streamed = [r.left[:, : r.left_lanes] for r in records]
+    topped = [r.top[:, : r.top_lanes] for r in records if r.top is not None]
+    held = [r.held[r.held_valid] for r in records if r.held is not None]
     # Queue slots drawn: enough for the whole staircase of small arrays; the rest is shown as "…".
     cap, top_cap = (max(8, run.rows), max(8, run.rows)) if compact else (run.rows + 2, max(3, 11 - run.rows))
-    queued = [f.queue_left[f.queue_left_valid] for f in firsts]
-    topped = [f.queue_top[f.queue_top_valid] for f in firsts] if has_top else []
-    held = [f.values[run.stationary][f.valid[run.stationary]] for f in firsts]
-    scale = {"psum": _largest(run.result), run.flow.moving("right"): _largest(*queued)}
+    scale = {"psum": _largest(run.result), run.flow.moving("right"): _largest(*streamed)}
     if run.stationary != "psum":
         scale[run.stationary] = _largest(*held)
-    if has_top:
+    if topped:
         scale[run.flow.moving("down")] = _largest(*topped)
+        top_depth = min(top_cap, max(_depth(f.queue_top_valid.any(axis=1)) for f in firsts))
+    else:
+        top_depth = min(top_cap, run.rows) if held else 0
     return {
         "queue_depth": min(cap, max(_depth(f.queue_left_valid.any(axis=0)) for f in firsts)),
-        "top_depth": min(top_cap, max(_depth(f.queue_top_valid.any(axis=1)) for f in firsts)) if has_top else 0,
+        "top_depth": top_depth,
         "output_text": not compact and run.m <= 12 and run.n <= 12,
-        "value_len": max([len(format_value(x)) for values in queued + topped + held for x in values] + [1]),
+        "value_len": max([len(format_value(x)) for values in streamed + topped + held for x in np.ravel(values)] + [1]),
         "psum_len": max(len(format_value(x)) for x in run.result.flat),
         "value_scale": scale,
     }
@@ -142,18 +153,20 @@ def _extent(run, compact: bool, output_text: bool, queue_depth: int, top_depth: 
     }
 
 
-def _fit(left: float, top: float, right_edge: float, bottom: float, box_in: tuple[float, float] | None) -> dict:
+def _fit(left: float, top: float, right_edge: float, bottom: float, box_in: tuple[float, float] | None,
+         entries: int) -> dict:
     """Inches per PE pitch so that the drawing, title, legend and caption fit the figure.
 
-    The layout is worked out for a figure of the renderer's own; drawn into a given axes of
-    ``box_in`` inches, everything (fonts and margins too) is zoomed to fit that box.
+    The legend takes as few rows as the figure's width allows for its ``entries``. The layout is
+    worked out for a figure of the renderer's own; drawn into a given axes of ``box_in`` inches,
+    everything (fonts and margins too) is zoomed to fit that box.
     """
     content_w, content_h = left + right_edge, top + bottom
-    for rows in (1, 2):
+    for rows in range(1, entries + 1):
         bands = TITLE_IN + _LEGEND_ROW_IN * rows + _LABEL_IN + _CAPTION_IN
         scale = min(_MAX_W / content_w, (_MAX_H - bands) / content_h, _MAX_SCALE)
         fig_w, fig_h = max(content_w * scale, _MIN_W), content_h * scale + bands
-        if fig_w >= _LEGEND_ONE_ROW:
+        if math.ceil(entries / rows) * _LEGEND_ENTRY_IN <= fig_w:
             break
     own_width_in, zoom = fig_w, 1.0
     if box_in is not None:
@@ -162,8 +175,8 @@ def _fit(left: float, top: float, right_edge: float, bottom: float, box_in: tupl
     width, height = fig_w / scale, fig_h / scale
     above = (TITLE_IN + _LEGEND_ROW_IN * rows + _LABEL_IN) * zoom / scale
     spare_h = height - content_h - bands * zoom / scale
-    return {"legend_rows": rows, "own_width_in": own_width_in, "zoom": zoom, "scale": scale,
-            "fig_size": (fig_w, fig_h), "width": width, "height": height,
+    return {"legend_rows": rows, "legend_cols": math.ceil(entries / rows), "own_width_in": own_width_in, "zoom": zoom,
+            "scale": scale, "fig_size": (fig_w, fig_h), "width": width, "height": height,
             "x0": -left - (width - content_w) / 2, "y0": -top - above - spare_h / 2}
 
 

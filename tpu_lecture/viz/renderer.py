@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from PIL import Image
 
 from tpu_lecture.viz.layout import TITLE_IN, Layout
-from tpu_lecture.viz.style import ACTIVE_EDGE, ACTIVE_FACE, COLORS, LIGHT, NAMES, TEXT
+from tpu_lecture.viz.style import ACTIVE_EDGE, ACTIVE_FACE, COLORS, CONTROL, IDLE_FACE, LIGHT, NAMES, TEXT
 from tpu_lecture.viz.text import caption, title
 from tpu_lecture.viz.views import CompactView, DetailView
 
@@ -40,12 +40,19 @@ def own_figure(figsize: tuple[float, float], dpi: float) -> FrameFigure:
 
 
 def legend_handles(run) -> list[Patch]:
-    """The legend of a frame: what stays in the PEs, what moves which way, and the PEs that did a MAC."""
+    """The legend of a frame: what stays in the PEs (and its next tile loading), what moves which way, the PEs
+    that did a MAC, and the control signal that makes a PE store the value it loaded."""
     kept = run.stationary
     handles = [Patch(facecolor=LIGHT[kept], edgecolor=COLORS[kept], label=f"{NAMES[kept]}: stays in the PE")]
+    if run.flow.preloads:
+        handles.append(Patch(facecolor="white", edgecolor=COLORS[kept], linestyle="--",
+                             label=f"next {NAMES[kept]} ↓ loading (shadow)"))
     handles += [Patch(facecolor=LIGHT[v], edgecolor=COLORS[v], label=f"{NAMES[v]} {arrow} moves {way}")
                 for v, way in run.flows.items() for arrow in ["→" if way == "right" else "↓"]]
     handles.append(Patch(facecolor=ACTIVE_FACE, edgecolor=ACTIVE_EDGE, label="PE did a MAC this cycle"))
+    if run.flow.preloads:
+        handles.append(Patch(facecolor=IDLE_FACE, edgecolor=CONTROL, linewidth=2.4,
+                             label=f"control signal: store the {NAMES[kept]}"))
     return handles
 
 
@@ -106,7 +113,7 @@ class FrameRenderer:
         if with_legend:
             anchor = (mid_x, layout.y0 + TITLE_IN * inch)
             ax.legend(handles=legend_handles(run), loc="upper center", bbox_to_anchor=anchor,
-                      bbox_transform=ax.transData, ncol=4 // layout.legend_rows, frameon=False,
+                      bbox_transform=ax.transData, ncol=layout.legend_cols, frameon=False,
                       fontsize=min(11.0, 0.75 * big), handlelength=1.2, columnspacing=1.6, borderaxespad=0,
                       borderpad=0.2)
 

@@ -17,6 +17,8 @@ COLORS = {"weight": TEAL, "activation": BLUE, "psum": PURPLE}
 LIGHT = {"weight": "#ccfbf1", "activation": "#dbeafe", "psum": "#f3e8ff"}
 NAMES = {"weight": "weight", "activation": "activation", "psum": "partial sum"}
 ACTIVE_FACE, ACTIVE_EDGE = "#fde68a", AMBER
+# The control signal that tells a PE to store the value it loaded: drawn in red, as the lecture's slides draw it.
+CONTROL = RED
 IDLE_FACE, IDLE_EDGE = "#f8fafc", EDGE_GREY
 DEAD_ARROW, TEXT = "#cbd5e1", INK
 PALE = "#f1f5f9"

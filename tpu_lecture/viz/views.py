@@ -22,6 +22,7 @@ from tpu_lecture.viz.style import (
     ACTIVE_EDGE,
     ACTIVE_FACE,
     COLORS,
+    CONTROL,
     DEAD_ARROW,
     IDLE_EDGE,
     IDLE_FACE,
@@ -35,6 +36,10 @@ from tpu_lecture.viz.textcache import add_text
 
 _GAP = 0.11  # half the space between neighbouring PEs (units: PE pitch)
 _LINES = {"weight": -0.25, "activation": 0.0, "psum": 0.25}  # where each value sits inside a PE
+_LOADING_LINES = {"shadow": -0.29, "weight": -0.1, "activation": 0.09, "psum": 0.28}  # … with a shadow register
+_SHADOW_W, _SHADOW_H = 0.6, 0.17  # the shadow register's box inside a PE
+_LOAD_X = 0.2  # where the loading path runs down a column (the partial sums run down the middle)
+_SUBROWS = 3  # compact view: pixel rows per PE where a tile is loaded (the top one is the shadow register)
 
 
 class DetailView:
@@ -47,6 +52,9 @@ class DetailView:
     def __init__(self, run, layout: Layout, ax, animated):
         self.run, self.layout, self.ax, self.animated = run, layout, ax, animated
         self.right, self.down = run.flow.moving("right"), run.flow.moving("down")
+        self.loads = run.flow.preloads
+        self.lines = _LOADING_LINES if self.loads else _LINES
+        self.top_kind = run.stationary if self.loads else self.down
         self._build_pes()
         self._build_arrows()
         self._build_queues()
@@ -64,16 +72,28 @@ class DetailView:
 
     def _build_pes(self) -> None:
         run, layout, side = self.run, self.layout, 1 - 2 * _GAP
-        size = {"psum": layout.font(0.22, layout.psum_len, side), "value": layout.font(0.22, layout.value_len, side)}
+        share = 0.19 if self.loads else 0.22
+        size = {"psum": layout.font(share, layout.psum_len, side), "value": layout.font(share, layout.value_len, side)}
         self.pe_box = np.empty((run.rows, run.cols), object)
-        self.pe_text = {key: np.empty((run.rows, run.cols), object) for key in _LINES}
+        self.pe_text = {key: np.empty((run.rows, run.cols), object) for key in self.lines}
+        self.shadow_box = np.empty((run.rows, run.cols), object)
         for i, j in np.ndindex(run.rows, run.cols):
             self.pe_box[i, j] = self._box(j + _GAP, i + _GAP, side, side, f"pe-{i}-{j}", rounding=0.08)
-            for key, dy in _LINES.items():
+            if self.loads:
+                self.shadow_box[i, j] = self._shadow_box(i, j)
+            for key, dy in self.lines.items():
+                kind = run.stationary if key == "shadow" else key
                 self.pe_text[key][i, j] = self._text(
-                    j + 0.5, i + 0.5 + dy, f"pe-{i}-{j}-{key}", color=COLORS[key],
-                    fontsize=size["psum" if key == "psum" else "value"],
+                    j + 0.5, i + 0.5 + dy, f"pe-{i}-{j}-{key}", color=COLORS[kind], zorder=4,
+                    fontsize=size["psum" if key == "psum" else "value"] * (0.85 if key == "shadow" else 1),
                     fontweight="bold" if key == run.stationary else "normal")
+
+    def _shadow_box(self, i: int, j: int) -> FancyBboxPatch:
+        """The shadow register inside PE(i, j): a dashed box above the value the PE computes with."""
+        y = i + 0.5 + self.lines["shadow"] - _SHADOW_H / 2
+        return self._box(j + 0.5 - _SHADOW_W / 2, y, _SHADOW_W, _SHADOW_H, f"pe-{i}-{j}-shadow-box", rounding=0.04,
+                         facecolor="white", edgecolor=COLORS[self.run.stationary], linestyle="--", linewidth=0.8,
+                         zorder=3)
 
     def _build_arrows(self) -> None:
         """Every path a value can take to a neighbour, as one collection of arrow shapes."""
@@ -84,11 +104,15 @@ class DetailView:
             for j in range(C - 1):
                 paths["right", i, j] = ((j + 1 - _GAP, i + 0.5), (j + 1 + _GAP, i + 0.5))
         for j in range(C):
-            if self.layout.top_depth:
+            if self.layout.top_depth and not self.loads:
                 paths["in-top", j] = ((j + 0.5, -EDGE + 0.06), (j + 0.5, _GAP))
             for i in range(R - 1):
                 paths["down", i, j] = ((j + 0.5, i + 1 - _GAP), (j + 0.5, i + 1 + _GAP))
             paths["out", j] = ((j + 0.5, R - _GAP), (j + 0.5, R + EDGE))
+            if self.loads:
+                paths["load-in", j] = ((j + _LOAD_X, -EDGE + 0.06), (j + _LOAD_X, _GAP))
+                for i in range(R - 1):
+                    paths["load", i, j] = ((j + _LOAD_X, i + 1 - _GAP), (j + _LOAD_X, i + 1 + _GAP))
         self.arrow_keys = list(paths)
         self.arrows = PolyCollection([_arrow_shape(*ends) for ends in paths.values()], facecolors=DEAD_ARROW,
                                      edgecolors=DEAD_ARROW, linewidths=0.5, zorder=2, gid="arrows")
@@ -109,13 +133,14 @@ class DetailView:
                                                  color=MUTED, fontsize=font)) for i in range(run.rows)]
         ax.text(-EDGE, -0.12, f"{NAMES[right]}s waiting\n(row i starts i cycles late)", ha="right", va="bottom",
                 fontsize=label_pt, color=MUTED)
-        self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * slot, down, f"queue-top-{d}-{j}", font)
-                          for d in range(top_depth) for j in range(run.cols)}
+        self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * slot, self.top_kind, f"queue-top-{d}-{j}",
+                                             font) for d in range(top_depth) for j in range(run.cols)}
         self.queue_top_more = [self.animated(ax.text(j + 0.5, -EDGE - top_depth * slot, "⋮", ha="center",
                                                      va="bottom", color=MUTED, fontsize=font))
                                for j in range(run.cols)] if top_depth else []
         if top_depth:
-            waiting = f"{NAMES[down]}s waiting\n(column j starts j cycles late)"
+            waiting = (f"next {NAMES[self.top_kind]}s waiting\n(they shift in last row first)" if self.loads
+                       else f"{NAMES[down]}s waiting\n(column j starts j cycles late)")
             ax.text(-0.15, -EDGE - (top_depth - 0.5) * slot, waiting, ha="right", va="top", fontsize=label_pt,
                     color=MUTED)
         ax.text(-EDGE, layout.out_y + 0.05, "outputs\nY = A·W", ha="right", va="top", fontsize=label_pt, color=MUTED)
@@ -168,20 +193,25 @@ class DetailView:
                 carries[key] = right if frame.queue_left_valid[at[0], 0] else None
             elif kind == "in-top":
                 carries[key] = self.down if frame.queue_top_valid[0, at[0]] else None
+            elif kind in ("load-in", "load"):
+                below = (0, at[0]) if kind == "load-in" else (at[0] + 1, at[1])
+                carries[key] = stationary if frame.loading and frame.valid["shadow"][below] else None
             else:
                 carries[key] = "psum" if leaving[at[0]] else None
         return carries
 
     def _update_pes(self, frame) -> None:
-        values = {key: (frame.values[key], frame.valid[key]) for key in _LINES}
+        values = {key: (frame.values[key], frame.valid[key]) for key in self.lines}
         for i, j in np.ndindex(frame.shape):
-            active = frame.active[i, j]
+            active, stores = frame.active[i, j], frame.control[i, j]
             box = self.pe_box[i, j]
             box.set_facecolor(ACTIVE_FACE if active else IDLE_FACE)
-            box.set_edgecolor(ACTIVE_EDGE if active else IDLE_EDGE)
-            box.set_linewidth(2.4 if active else 1.2)
+            box.set_edgecolor(CONTROL if stores else ACTIVE_EDGE if active else IDLE_EDGE)
+            box.set_linewidth(3.0 if stores else 2.4 if active else 1.2)
             for key, (value, valid) in values.items():
                 self.pe_text[key][i, j].set_text(format_value(value[i, j]) if valid[i, j] else "")
+            if self.loads:
+                self.shadow_box[i, j].set_visible(bool(frame.valid["shadow"][i, j]))
 
     def _update_queues(self, frame) -> None:
         depth = self.layout.queue_depth
@@ -229,21 +259,30 @@ def _arrow_shape(start, end, shaft: float = 0.02, head: float = 0.07, head_lengt
 
 
 class CompactView:
-    """The image artists of a frame in compact mode: one coloured cell per PE, queue slot and output."""
+    """The image artists of a frame in compact mode: one coloured cell per PE, queue slot and output.
+
+    Where a tile is loaded, the top third of each PE's cell is its shadow register (tinted while it
+    holds the next tile's value) and the rest the value it computes with; red marks the PEs the
+    control signal reached this cycle.
+    """
 
     def __init__(self, run, layout: Layout, ax, animated):
         self.run, self.layout = run, layout
         self.right, self.down = run.flow.moving("right"), run.flow.moving("down")
+        self.loads = run.flow.preloads
+        self.top_kind = run.stationary if self.loads else self.down
         R, C, D, T = run.rows, run.cols, layout.queue_depth, layout.top_depth
-        self.pes = animated(ax.imshow(np.ones((R, C, 3)), extent=(0, C, R, 0), interpolation="nearest"))
+        self.pes = animated(ax.imshow(np.ones((R * _SUBROWS if self.loads else R, C, 3)), extent=(0, C, R, 0),
+                                      interpolation="nearest"))
         animated(ax.vlines(np.arange(1, C), 0, R, color="white", linewidth=0.6, zorder=2))
         animated(ax.hlines(np.arange(1, R), 0, C, color="white", linewidth=0.6, zorder=2))
         self.left = animated(ax.imshow(np.ones((R, D, 3)), extent=(-EDGE - D, -EDGE, R, 0), interpolation="nearest"))
         self.top = None
         if T:
             self.top = animated(ax.imshow(np.ones((T, C, 3)), extent=(0, C, -EDGE, -EDGE - T), interpolation="nearest"))
-            ax.text(-0.3, -EDGE - T, f"{NAMES[self.down]}s waiting\n(column j starts j cycles late)",
-                    ha="right", va="top", fontsize=layout.label_pt, color=MUTED)
+            label = (f"next {NAMES[self.top_kind]}s waiting\n(they shift in last row first)" if self.loads
+                     else f"{NAMES[self.down]}s waiting\n(column j starts j cycles late)")
+            ax.text(-0.3, -EDGE - T, label, ha="right", va="top", fontsize=layout.label_pt, color=MUTED)
         out_w, out_h, out_y = layout.out_w, layout.out_h, layout.out_y
         self.out = animated(ax.imshow(np.ones((run.m, run.n, 3)), interpolation="nearest",
                                       extent=(0, run.n * out_w, out_y + run.m * out_h, out_y)))
@@ -257,13 +296,19 @@ class CompactView:
         rgb = _shade(frame.values[kept], frame.valid[kept], scale[kept], COLORS[kept], IDLE_FACE,
                      lightest=0.1, darkest=0.55)
         rgb[frame.active] = to_rgb(ACTIVE_FACE)
+        rgb[frame.control] = to_rgb(CONTROL)
+        if self.loads:
+            shadow = _shade(frame.values["shadow"], frame.valid["shadow"], scale[kept], COLORS[kept], IDLE_FACE,
+                            lightest=0.1, darkest=0.55)
+            rgb = np.repeat(rgb, _SUBROWS, axis=0)
+            rgb[::_SUBROWS] = shadow
         self.pes.set_data(rgb)
         D, right = self.layout.queue_depth, self.right
         left = _shade(frame.queue_left[:, :D], frame.queue_left_valid[:, :D], scale[right], COLORS[right], "white")
         self.left.set_data(left[:, ::-1])
         if self.top is not None:
-            T, down = self.layout.top_depth, self.down
-            top = _shade(frame.queue_top[:T], frame.queue_top_valid[:T], scale[down], COLORS[down], "white")
+            T, top_kind = self.layout.top_depth, self.top_kind
+            top = _shade(frame.queue_top[:T], frame.queue_top_valid[:T], scale[top_kind], COLORS[top_kind], "white")
             self.top.set_data(top[::-1])
         out = _shade(frame.output, frame.output_valid, scale["psum"], COLORS["psum"], PALE)
         out[frame.output_new] = to_rgb(ACTIVE_FACE)
