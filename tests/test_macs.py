@@ -74,27 +74,31 @@ def test_mlp_analytic_counts():
 
 @pytest.mark.parametrize(("m", "k", "n", "rows", "cols"), [(4, 4, 4, 4, 4), (5, 300, 130, 128, 128), (1, 1, 1, 8, 2)])
 def test_matrix_cycles_closed_form(m, k, n, rows, cols):
-    run = machines.matrix_cycles(m, k, n, rows, cols)
+    run = machines.matrix_cycles(m, k, n, rows, cols, load="serial")
     folds = math.ceil(k / rows) * math.ceil(n / cols)
     used_cols = [min(cols, n - start) for start in range(0, n, cols)]  # the last fold may be narrower
     assert run.folds == folds
     assert run.compute_cycles == math.ceil(k / rows) * sum(m + rows + c_used - 2 for c_used in used_cols)
-    assert run.load_cycles == folds * rows
+    assert run.load_cycles >= folds * rows  # serial: every tile's load stalls the array
+    assert run.cycles == run.compute_cycles + run.load_cycles
     assert run.macs == m * k * n
-    assert run.utilization == pytest.approx(m * k * n / (rows * cols * run.compute_cycles))
+    assert run.utilization == pytest.approx(m * k * n / (rows * cols * run.cycles))
+    assert run.compute_utilization == pytest.approx(m * k * n / (rows * cols * run.compute_cycles))
     assert run.macs_per_cycle == pytest.approx(run.utilization * rows * cols)
     assert 0 < run.utilization <= 1
+    double = machines.matrix_cycles(m, k, n, rows, cols)
+    assert double.loading == "double" and double.cycles <= run.cycles
 
 
 def test_matrix_cycles_agrees_with_the_simulator():
     from tpu_lecture.sim.array import SystolicArray, expected_cycles
 
-    assert machines.matrix_cycles(300, 200, 100, 128, 128).compute_cycles == expected_cycles(300, 200, 100, 128, 128)
+    assert machines.matrix_cycles(300, 200, 100, 128, 128).cycles == expected_cycles(300, 200, 100, 128, 128)
     np = pytest.importorskip("numpy")
     rng = np.random.default_rng(0)
     a, w = rng.integers(-3, 4, (5, 6)), rng.integers(-3, 4, (6, 7))
     run = SystolicArray(4, 4).matmul(a, w)
-    assert machines.matrix_cycles(5, 6, 7, 4, 4).compute_cycles == run.cycles
+    assert machines.matrix_cycles(5, 6, 7, 4, 4).cycles == run.cycles
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
@@ -106,8 +110,8 @@ def test_matrix_cycles_of_every_dataflow_come_from_the_simulators_schedule(dataf
     run = SystolicArray(4, 3, dataflow).matmul(a, w, keep_frames=False)
     model = machines.matrix_cycles(9, 10, 7, 4, 3, dataflow=dataflow)
     plan = schedule(9, 10, 7, 4, 3, dataflow)
-    assert (model.compute_cycles, model.folds, model.load_cycles) == (run.cycles, run.folds, run.load_cycles)
-    assert (model.compute_cycles, model.folds, model.load_cycles) == (plan.cycles, plan.folds, plan.load_cycles)
+    assert (model.compute_cycles, model.folds, model.load_cycles) == (run.compute_cycles, run.folds, run.load_cycles)
+    assert (model.compute_cycles, model.folds, model.load_cycles) == (plan.compute_cycles, plan.folds, plan.load_cycles)
     assert model.dataflow == run.dataflow and model.utilization == pytest.approx(run.utilization)
     assert run.dataflow.replace("_", "-") in repr(model)
 
@@ -115,6 +119,7 @@ def test_matrix_cycles_of_every_dataflow_come_from_the_simulators_schedule(dataf
 def test_square_product_on_matching_array_takes_3n_minus_2():
     for n in (1, 2, 3, 8, 128):
         assert machines.matrix_cycles(n, n, n, n, n).compute_cycles == 3 * n - 2
+        assert machines.matrix_cycles(n, n, n, n, n).cycles == 4 * n - 2  # n more to load the weights
 
 
 def test_scalar_and_vector_cycles():
@@ -137,8 +142,10 @@ def test_compare_machines_rows():
     assert [r["machine"].split(",")[0].split(" ")[0] for r in rows] == ["scalar", "vector", "matrix"]
     assert scalar["cycles"] == 256**3 and scalar["macs_per_cycle"] == 1
     assert vector["cycles"] == 256 * 256 * 2 and vector["utilization"] == 1
-    assert matrix["cycles"] == 4 * (256 + 128 + 128 - 2)
-    assert matrix["weight_load_cycles"] == 4 * 128
+    assert matrix["compute_cycles"] == 3 * (2 * 128 + 128 - 1) + 256 + 128 + 128 - 2  # a fold every 2R + C − 1 cycles
+    assert matrix["weight_load_cycles"] == 128 and matrix["cycles"] == matrix["compute_cycles"] + 128
+    serial = machines.compare_machines(256, 256, 256, lanes=128, rows=128, cols=128, load="serial")[2]
+    assert serial["cycles"] == 4 * (128 + 256 + 128 + 128 - 2) and serial["weight_load_cycles"] == 4 * 128
     assert matrix["peak_macs_per_cycle"] == 128 * 128
     assert scalar["cycles"] > vector["cycles"] > matrix["cycles"]
     for r in rows:

@@ -84,13 +84,16 @@ def accumulator_dtype(A: np.ndarray, W: np.ndarray) -> np.dtype:
 def sum_bounds(A: np.ndarray, W: np.ndarray) -> tuple[int, int]:
     """The lowest and highest value any partial sum of ``A @ W`` can take, exactly (Python ints).
 
-    Every product lies between the smallest and largest products of the extreme entries; a partial
-    sum adds at most K of them, starting from 0.
+    Term k of every sum is a product of a value from column k of A and one from row k of W, so it
+    lies between the smallest and largest products of their extremes; a partial sum (from 0, in
+    any order, across folds) adds some of the K terms.
     """
-    a_low, a_high, w_low, w_high = int(A.min()), int(A.max()), int(W.min()), int(W.max())
-    corners = [a * w for a in (a_low, a_high) for w in (w_low, w_high)]
-    inner = A.shape[1]
-    return inner * min(0, *corners), inner * max(0, *corners)
+    columns = zip(A.min(axis=0).tolist(), A.max(axis=0).tolist(), W.min(axis=1).tolist(), W.max(axis=1).tolist())
+    low = high = 0
+    for a_low, a_high, w_low, w_high in columns:
+        corners = (a_low * w_low, a_low * w_high, a_high * w_low, a_high * w_high)
+        low, high = low + min(0, *corners), high + max(0, *corners)
+    return low, high
 
 
 def integer_accumulator(A: np.ndarray, W: np.ndarray) -> np.dtype:

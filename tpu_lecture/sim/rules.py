@@ -76,6 +76,8 @@ def _check_loading(frame: Frame, before: Frame | None, records, held: str) -> No
     _expect_rows(frame.held_fold[stored], before.shadow_fold[stored], t, "a store should take the shadow's tile")
     _expect_rows(frame.values[held][~stored], before.values[held][~stored], t,
                  "a PE the control signal does not reach should keep the value it holds")
+    _expect_rows(frame.held_fold[~stored], before.held_fold[~stored], t,
+                 "a PE the control signal does not reach should keep the tile it holds")
     if frame.loading:
         _expect_rows(frame.values["shadow"][1:], before.values["shadow"][:-1], t,
                      "while a tile loads, each shadow register should take the value of the one above it")
