@@ -19,9 +19,11 @@ def test_simulate_json_has_the_promised_keys(capsys):
     status, out, _ = run_main(capsys, "simulate", "--m", "8", "--k", "8", "--n", "8", "--array", "8x8", "--json")
     summary = json.loads(out)
     assert status == 0
-    assert {"cycles", "macs", "utilization", "folds", "correct"} <= set(summary)
-    assert summary["cycles"] == 3 * 8 - 2 and summary["macs"] == 512 and summary["folds"] == 1
-    assert summary["correct"] is True
+    promised = {"cycles", "compute_cycles", "load_cycles", "macs", "utilization", "folds", "correct", "load"}
+    assert promised <= set(summary)
+    assert summary["compute_cycles"] == 3 * 8 - 2 and summary["load_cycles"] == 8 and summary["cycles"] == 30
+    assert summary["macs"] == 512 and summary["folds"] == 1 and summary["load"] == "double"
+    assert summary["correct"] is True and summary["utilization"] == round(512 / (64 * 30), 6)
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
@@ -35,7 +37,7 @@ def test_simulate_every_dataflow_with_folds(capsys, dataflow):
 def test_simulate_prints_a_summary(capsys):
     status, out, _ = run_main(capsys, "simulate", "--m", "4", "--k", "4", "--n", "4", "--array", "4x4")
     assert status == 0
-    assert "cycles:      10" in out and "matches numpy.matmul: yes" in out
+    assert "cycles:      14 = 10 compute + 4 load" in out and "matches numpy.matmul: yes" in out
 
 
 def test_info_names_the_version_and_the_notebooks(capsys):

@@ -30,7 +30,7 @@ from tpu_lecture.viz.export import (
 from tpu_lecture.viz.layout import EDGE, Layout
 from tpu_lecture.viz.player import PlayerState, SystolicPlayer
 from tpu_lecture.viz.renderer import FrameRenderer
-from tpu_lecture.viz.style import ACTIVE_FACE, COLORS, DEAD_ARROW, IDLE_FACE
+from tpu_lecture.viz.style import ACTIVE_FACE, COLORS, CONTROL, DEAD_ARROW, IDLE_FACE
 from tpu_lecture.viz.text import caption, cycle_story, format_value, run_story
 
 DATAFLOWS = ["ws", "os", "is"]
@@ -105,18 +105,62 @@ def test_every_pe_text_is_the_runs_state_at_that_cycle(lecture_runs, flow):
 
 
 def test_the_lecture_walkthrough_shows_ae_plus_bg(lecture_runs):
-    """Cycle 1 of the lecture: A·E + B·G leaves PE (1, 0) and lands in output (0, 0)."""
-    fig = draw_frame(lecture_runs["ws"], 1)
+    """The lecture's cycle 1 (cycle 3, after two cycles of loading): A·E + B·G leaves PE (1, 0) for output (0, 0)."""
+    fig = draw_frame(lecture_runs["ws"], 3)
     assert artist(fig, "pe-1-0-psum").get_text() == "A·E + B·G"
     assert artist(fig, "pe-0-0-weight").get_text() == "E"
     assert artist(fig, "pe-0-0-activation").get_text() == "C"
     assert artist(fig, "out-0-0-text").get_text() == "A·E + B·G"
-    assert artist(fig, "caption").get_text() == "cycle 1 of 4 · 4 of 8 MACs · utilization 50%"
+    assert artist(fig, "caption").get_text() == "cycle 3 of 6 · 4 of 8 MACs · utilization 25%"
+
+
+def test_the_lecture_weights_visibly_shift_in_and_latch_on_the_control_signal(lecture_runs):
+    """E F / G H wait above the array, shift into the shadow registers last row first, and each PE stores its
+    weight (red edge) as the first activations pass; then the activations flow."""
+    renderer = FrameRenderer(lecture_runs["ws"])
+    fig, view = renderer.figure, renderer.view
+
+    def shown(t, gid):
+        renderer.draw(t)
+        return artist(fig, gid).get_text()
+
+    assert [shown(0, f"queue-top-0-{j}-text") for j in (0, 1)] == ["E", "F"]
+    assert [shown(0, f"pe-0-{j}-shadow") for j in (0, 1)] == ["G", "H"] and shown(0, "pe-1-0-shadow") == ""
+    assert [shown(1, f"pe-{i}-0-shadow") for i in (0, 1)] == ["E", "G"] and shown(1, "pe-0-0-weight") == ""
+    carries = view.arrow_carries(lecture_runs["ws"].frame(1))
+    assert carries["load-in", 0] == carries["load", 0, 0] == "weight" and carries["right", 0, 0] is None
+    assert artist(fig, "pe-0-0-shadow-box").get_visible()
+    assert (shown(2, "pe-0-0-weight"), shown(2, "pe-0-0-activation"), shown(2, "pe-0-0-shadow")) == ("E", "A", "")
+    assert view.pe_box[0, 0].get_edgecolor() == to_rgba(CONTROL) and not artist(fig, "pe-0-0-shadow-box").get_visible()
+    assert view.pe_box[1, 1].get_edgecolor() != to_rgba(CONTROL) and shown(2, "pe-1-1-shadow") == "H"
+    renderer.draw(3)
+    assert [view.pe_box[i, j].get_edgecolor() == to_rgba(CONTROL) for i, j in np.ndindex(2, 2)] == [
+        False, True, True, False]
+    assert not view.arrow_carries(lecture_runs["ws"].frame(3))["load", 0, 0]
+    labels = [text.get_text() for text in fig.legends[0].get_texts()] if fig.legends else [
+        text.get_text() for text in renderer.ax.get_legend().get_texts()]
+    assert "control signal: store the weight" in labels and "next weight ↓ loading (shadow)" in labels
+
+
+def test_the_next_tile_loads_while_the_first_folds_activations_flow():
+    """Double-buffered, two folds: some frames show the next tile's weights shifting in beside busy PEs."""
+    run = SystolicArray(2, 2).matmul(small_ints((6, 2), 3), small_ints((2, 4), 4))
+    assert run.folds == 2
+    renderer = FrameRenderer(run)
+    overlapping = [t for t in range(run.cycles) if run.frame(t).loading and run.frame(t).active.any()]
+    assert overlapping
+    for t in overlapping:
+        frame = renderer.draw(t)
+        assert artist(renderer.figure, "caption").get_text().endswith("fold 1 of 2 · loading fold 2's weights")
+        assert frame.shadow_fold[0, 0] == 1 and (frame.held_fold[frame.active] == 0).all()
+        shadows = {artist(renderer.figure, f"pe-0-{j}-shadow").get_text() for j in range(2)}
+        activations = {artist(renderer.figure, f"pe-{i}-{j}-activation").get_text() for i, j in np.ndindex(2, 2)}
+        assert shadows - {""} and activations - {""}
 
 
 def test_the_queues_wait_as_a_staircase(lecture_runs):
-    """At the end of cycle 0, C waits to enter row 0; B and then D wait for row 1, one cycle later."""
-    fig = draw_frame(lecture_runs["ws"], 0)
+    """At the end of the fold's first cycle, C waits to enter row 0; B and then D wait for row 1, one cycle later."""
+    fig = draw_frame(lecture_runs["ws"], 2)
     assert artist(fig, "queue-0-0-text").get_text() == "C"
     assert artist(fig, "queue-1-0-text").get_text() == "B"
     assert artist(fig, "queue-1-1-text").get_text() == "D"
@@ -127,7 +171,7 @@ def test_the_queues_wait_as_a_staircase(lecture_runs):
 def test_a_queue_deeper_than_drawn_ends_in_an_ellipsis():
     run = SystolicArray(2, 2).matmul(small_ints((7, 2), 9), small_ints((2, 2), 10))
     renderer = FrameRenderer(run)
-    frame = renderer.draw(0)
+    frame = renderer.draw(run.fold_records[0].start)
     depth = renderer.layout.queue_depth
     assert depth < frame.queue_left.shape[1] and frame.queue_left_valid[1, depth:].any()
     assert renderer.view.queue_more[1].get_visible()
@@ -195,17 +239,23 @@ def test_draw_frame_fills_a_given_axes(lecture_runs):
     fig = Figure(figsize=(6, 5))
     ax = fig.add_subplot()
     assert draw_frame(lecture_runs["is"], 2, ax=ax) is fig
-    assert artist(fig, "caption").get_text().startswith("cycle 2 of 4")
+    assert artist(fig, "caption").get_text().startswith("cycle 2 of 6")
 
 
 def test_compact_view_colours_activity_for_large_arrays():
     run = SystolicArray(16, 16).matmul(small_ints((16, 16), 5), small_ints((16, 16), 6))
     renderer = FrameRenderer(run, dpi=50)
     assert renderer.layout.compact
-    frame = renderer.draw(20)
-    pixels = renderer.view.pes.get_array()
+    frame = renderer.draw(36)
+    pixels = renderer.view.pes.get_array()  # three pixel rows per PE: its shadow register, then its state (twice)
+    assert pixels.shape[:2] == (3 * 16, 16)
     amber = np.all(np.isclose(pixels, to_rgba(ACTIVE_FACE)[:3]), axis=-1)
-    np.testing.assert_array_equal(amber, frame.active)
+    red = np.all(np.isclose(pixels, to_rgba(CONTROL)[:3]), axis=-1)
+    np.testing.assert_array_equal(amber[1::3], frame.active & ~frame.control)
+    np.testing.assert_array_equal(red[2::3], frame.control)
+    assert frame.control.any() and frame.valid["shadow"].any()
+    idle = np.all(np.isclose(pixels[::3], to_rgba(IDLE_FACE)[:3]), axis=-1)
+    np.testing.assert_array_equal(~idle, frame.valid["shadow"])
     assert not renderer.figure.findobj(lambda a: str(a.get_gid()).startswith("pe-"))
     png_size(renderer.png())
 
@@ -226,8 +276,8 @@ def test_a_run_without_frames_says_how_to_keep_them():
 
 def test_cycles_outside_the_run_name_the_range(lecture_runs):
     run = lecture_runs["ws"]
-    with pytest.raises(ValueError, match=r"t = 4 is outside this run: choose t in 0 … 3"):
-        draw_frame(run, 4)
+    with pytest.raises(ValueError, match=r"t = 6 is outside this run: choose t in 0 … 5"):
+        draw_frame(run, 6)
     with pytest.raises(ValueError, match="outside"):
         frame_png(run, -1)
     with pytest.raises(TypeError, match="whole number"):
@@ -354,7 +404,7 @@ def test_the_layout_is_one_object_the_views_share(numeric_run):
     layout = renderer.layout
     assert renderer.view.layout is layout and isinstance(layout, Layout)
     assert layout == Layout.of(numeric_run)  # a pure function of the run
-    assert not layout.compact and layout.output_text and layout.top_depth == 0
+    assert not layout.compact and layout.output_text and layout.top_depth == 4  # the next tile waits on top
     assert layout.queue_depth == 4 + 2  # the staircase of 4 rows is 7 deep: R + 2 slots are drawn, then "…"
     assert layout.fig_size == tuple(renderer.figure.get_size_inches())
     assert layout.left == EDGE + layout.queue_depth * layout.slot + 0.3
@@ -378,10 +428,13 @@ def test_output_stationary_layout_makes_room_on_top(lecture_runs):
 
 def test_the_story_of_each_cycle(lecture_runs):
     ws = lecture_runs["ws"]
-    assert cycle_story(ws, 1) == ["PE(0,0): C × E + 0 = C·E", "PE(0,1): A × F + 0 = A·F",
-                                  "PE(1,0): B × G + A·E = A·E + B·G", "   ↓ leaves the array: Y[0,0] = A·E + B·G"]
+    assert cycle_story(ws, 3) == ["control signal: PE(0,1) stores F, PE(1,0) stores G", "PE(0,0): C × E + 0 = C·E",
+                                  "PE(0,1): A × F + 0 = A·F", "PE(1,0): B × G + A·E = A·E + B·G",
+                                  "   ↓ leaves the array: Y[0,0] = A·E + B·G"]
     story = run_story(ws).splitlines()
-    assert story[0] == "cycle 0 │ PE(0,0): A × E + 0 = A·E" and story[2].startswith("        │ ")
+    assert story[:2] == ["cycle 0 │ ↓ weights shift in: row 0 ← G H",
+                         "cycle 1 │ ↓ weights shift in: row 0 ← E F, row 1 ← G H"]
+    assert story[2] == "cycle 2 │ control signal: PE(0,0) stores E" and story[3] == "        │ PE(0,0): A × E + 0 = A·E"
     os_story = cycle_story(lecture_runs["os"], 1)  # output-stationary adds to the sum the PE keeps
     assert "PE(0,0): B × G + A·E = A·E + B·G" in os_story
     # While the sums drain no PE multiplies; the bottom row leaves first.
@@ -419,7 +472,7 @@ def test_a_frame_strip_of_chosen_cycles(lecture_runs):
     assert len(fig.axes) == 2
     assert [t.get_text()[:10] for t in fig.findobj(lambda a: a.get_gid() == "caption")] == ["cycle 3 of", "cycle 1 of"]
     with pytest.raises(ValueError, match="outside this run"):
-        frame_strip(run, cycles=[4])
+        frame_strip(run, cycles=[6])
     with pytest.raises(ValueError, match="cycles is empty"):
         frame_strip(run, cycles=[])
     with pytest.raises(ValueError, match="per_row must be at least 1"):
@@ -511,9 +564,9 @@ def test_the_style_names_every_colour_the_notebooks_use():
 def test_cli_writes_the_lecture_gif(tmp_path, capsys):
     out = tmp_path / "systolic.gif"
     assert main(["animate", "--m", "2", "--k", "2", "--n", "2", "--array", "2x2", "--symbolic", "--out", str(out)]) == 0
-    assert "4 frames" in capsys.readouterr().out
+    assert "6 frames" in capsys.readouterr().out  # 2 cycles of loading E F / G H, then 3n − 2 = 4
     with Image.open(out) as gif:
-        assert gif.n_frames == 4
+        assert gif.n_frames == 6
 
 
 @pytest.mark.parametrize("argv, message", [
