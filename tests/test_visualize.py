@@ -6,6 +6,7 @@ Runs on the Agg backend with no browser and no kernel, under ipywidgets 8 and 7.
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -593,3 +594,59 @@ def test_importing_the_visualizer_leaves_tensorflow_out():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- nothing saved is lost (issue 15)
+
+
+def interrupt_after(monkeypatch, frames: int, fault=KeyboardInterrupt):
+    """Make drawing raise ``fault`` after ``frames`` frames, as Ctrl-C or a failure halfway through an export would."""
+    draw = FrameRenderer.draw
+    drawn = []
+
+    def failing(self, t):
+        drawn.append(t)
+        if len(drawn) > frames:
+            raise fault("stopped halfway")
+        return draw(self, t)
+
+    monkeypatch.setattr(FrameRenderer, "draw", failing)
+    return drawn
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".html"])
+@pytest.mark.parametrize("fault", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupted_export_leaves_the_saved_file_as_it_was(lecture_runs, tmp_path, monkeypatch, suffix, fault):
+    """Issue 15, finding 3: the frames go to a temporary file that replaces the old one only once complete."""
+    out = tmp_path / f"lecture{suffix}"
+    out.write_bytes(b"the slides' animation, saved last week")
+    interrupt_after(monkeypatch, 3, fault)
+    with pytest.raises(fault):
+        save_animation(lecture_runs["ws"], out, dpi=30)
+    assert out.read_bytes() == b"the slides' animation, saved last week"
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no partial file left behind
+    monkeypatch.undo()
+    save_animation(lecture_runs["ws"], out, dpi=30)
+    assert out.read_bytes() != b"the slides' animation, saved last week" and [p.name for p in tmp_path.iterdir()] == [
+        out.name]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not a temporary file's 0600
+
+
+def test_an_interrupted_animate_command_keeps_the_out_file(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "systolic.gif"
+    out.write_bytes(b"GIF89a kept")
+    interrupt_after(monkeypatch, 2)
+    assert main(["animate", "--symbolic", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: interrupted") and "Traceback" not in err
+    assert out.read_bytes() == b"GIF89a kept" and [p.name for p in tmp_path.iterdir()] == ["systolic.gif"]
+
+
+def test_the_player_refuses_runs_too_long_to_watch_before_stepping_them():
+    with pytest.raises(ValueError, match=r"at most 1,000.*animate a smaller product"):
+        animate(np.ones((5000, 2), int), np.ones((2, 2), int))
+    with pytest.raises(ValueError, match="output-stationary loads nothing"):
+        animate(*lecture_example(), dataflow="os", load="serial")
+    assert animate(*lecture_example(), load="serial").run.loading.name == "serial"

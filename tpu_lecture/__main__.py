@@ -124,11 +124,13 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         HTML_MAX_FRAMES,
         MAX_ANIMATION_FRAMES,
         check_frames,
+        check_output_path,
         save_animation,
         symbolic_example,
     )
     from tpu_lecture.viz.layout import check_drawable
 
+    check_output_path(args.out)
     rows, cols = args.array
     check_drawable(rows, cols)
     array = SystolicArray(rows, cols, dataflow=args.dataflow, load=args.load)

@@ -185,11 +185,8 @@ def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
     """
     run.check_frames()
     _check_fps(fps)
-    path = Path(path)
+    path = check_output_path(path)
     suffix = path.suffix.lower()
-    if suffix not in _FORMATS:
-        raise ValueError(f"cannot save an animation as {path.name!r}: end the file name in .gif, .mp4 or .html")
-    _check_writable(path)
     if run.cycles > MAX_ANIMATION_FRAMES:
         raise ValueError(f"this run has {run.cycles:,} cycles, one frame each, and an animation is limited to "
                          f"{MAX_ANIMATION_FRAMES:,} frames: animate a smaller product")
@@ -226,6 +223,16 @@ def _animation(renderer: FrameRenderer, fps: float) -> animation.FuncAnimation:
 
 def _check_fps(fps) -> None:
     number("fps (frames per second)", fps, low=0, high=60, low_open=True)
+
+
+def check_output_path(path) -> Path:
+    """``path`` as a Path if an animation can be saved there (.gif, .mp4 or .html, a folder that exists and can be
+    written); otherwise an error that says what to do instead, before anything is stepped or rendered."""
+    path = Path(path)
+    if path.suffix.lower() not in _FORMATS:
+        raise ValueError(f"cannot save an animation as {path.name!r}: end the file name in .gif, .mp4 or .html")
+    _check_writable(path)
+    return path
 
 
 def _check_writable(path: Path) -> None:
