@@ -23,7 +23,7 @@ class AsicCase:
     """A job done either on general-purpose chips or on a custom chip; every figure can be changed."""
 
     nre: float = LECTURE_NRE  # dollars, once: design, verification, masks (the lecture's figure)
-    asic_price: float = 2_000.0  # dollars per custom chip (an assumption)
+    asic_price: float = 5_000.0  # dollars per custom chip (an assumption: the same as a general-purpose one)
     general_price: float = 5_000.0  # dollars per general-purpose chip (an assumption)
     speedup: float = 15.0  # work of one ASIC / one general chip; TPU v1 was 15–30× faster (Jouppi et al. 2017)
     asic_watts: float = 75.0  # TPU v1's TDP (Jouppi et al. 2017)
