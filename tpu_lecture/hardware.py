@@ -5,7 +5,8 @@ runtime reports it (JAX's ``device_kind``, TensorFlow's device details, ``/proc/
 Peak rates count 1 MAC as 2 FLOPs and are dense (no sparsity). A chip has one peak per number format it
 multiplies in (``chip.peak("float32")``, ``chip.peak("bfloat16")``): a percentage of peak must use the
 format that ran. Every figure names its source: the TPU v1 paper, Google's Cloud TPU pages, NVIDIA's
-datasheets.
+datasheets. Every TPU is dated (``chip.dates``: in service or announced, each with its source), and
+``timeline()`` lists them in order.
 """
 
 from __future__ import annotations
