@@ -83,8 +83,23 @@ def check_cycle(t, cycles: int) -> int:
 # --------------------------------------------------------------------------- the run
 
 
+class Utilization:
+    """The lecture's two utilizations, from ``macs``, ``rows``, ``cols``, ``cycles`` and ``compute_cycles``: the
+    same words for a run that was stepped (:class:`SystolicRun`) and one counted by formula (``MatrixCycles``)."""
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs over what the array could do in the whole run: macs / (R·C·cycles), loading included."""
+        return self.macs / (self.rows * self.cols * self.cycles)
+
+    @property
+    def compute_utilization(self) -> float:
+        """Useful MACs over what the array could do while computing: macs / (R·C·compute_cycles)."""
+        return self.macs / (self.rows * self.cols * self.compute_cycles)
+
+
 @dataclass(repr=False)
-class SystolicRun:
+class SystolicRun(Utilization):
     """The outcome of one product on the array: the result, its statistics, and its frames."""
 
     rows: int
@@ -130,16 +145,6 @@ class SystolicRun:
     def load_cycles(self) -> int:
         """Cycles in which the array only loaded a tile (the loads not hidden by overlap)."""
         return self.cycles - self.compute_cycles
-
-    @property
-    def utilization(self) -> float:
-        """Useful MACs over what the array could do in the whole run: macs / (R·C·cycles)."""
-        return self.macs / (self.rows * self.cols * self.cycles)
-
-    @property
-    def compute_utilization(self) -> float:
-        """Useful MACs over what the array could do while computing: macs / (R·C·compute_cycles)."""
-        return self.macs / (self.rows * self.cols * self.compute_cycles)
 
     @property
     def flows(self) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from tpu_lecture.checks import whole_number
 from tpu_lecture.macs import matmul_macs
-from tpu_lecture.sim.array import schedule
+from tpu_lecture.sim.array import Utilization, schedule
 
 
 def scalar_cycles(m: int, k: int, n: int) -> int:
@@ -30,7 +30,7 @@ def vector_cycles(m: int, k: int, n: int, lanes: int) -> int:
 
 
 @dataclass(frozen=True)
-class MatrixCycles:
+class MatrixCycles(Utilization):
     """Cycle count of an M×K×N product on an R×C systolic array, read from the dataflow's schedule.
 
     The same words as a simulated run: ``compute_cycles`` (some fold in flight), ``load_cycles``
@@ -62,16 +62,6 @@ class MatrixCycles:
     def macs_per_cycle(self) -> float:
         """MACs done per cycle, averaged over the whole run (at most rows·cols)."""
         return self.macs / self.cycles
-
-    @property
-    def utilization(self) -> float:
-        """Fraction of PE-cycles that did a MAC: macs / (rows·cols·cycles), loading included."""
-        return self.macs / (self.rows * self.cols * self.cycles)
-
-    @property
-    def compute_utilization(self) -> float:
-        """The same over the compute cycles only: macs / (rows·cols·compute_cycles)."""
-        return self.macs / (self.rows * self.cols * self.compute_cycles)
 
     def __repr__(self) -> str:
         mode = f", {self.loading} loading" if self.loading else ""
