@@ -15,11 +15,12 @@ import numpy as np
 from tpu_lecture.sim.schedule import Schedule
 from tpu_lecture.sim.tape import check_size, frame_bytes
 
-# Seconds per stepped cycle ≈ a + b · R · C: measured by benchmarks/bench_systolic.py on the 2-core development
-# machine (Python 3.12, NumPy 2), keep_frames=False, numeric dtypes; Python objects (symbols, exact ints) cost more.
-SECONDS_PER_CYCLE = 12e-6
+# Seconds per stepped cycle ≈ a + b · R · C, keep_frames=False, numbers: CPU time measured on the 2-core development
+# machine (2026-12-02, NumPy 2): 6.6 µs a cycle on 1×1 … 8×8, 19 µs on 128×128 with one fold in flight, 26 µs with
+# two (benchmarks/bench_systolic.py, the MLP layer), 59 µs on 256×256; rounded up to cover overlapping folds.
+SECONDS_PER_CYCLE = 8e-6
 SECONDS_PER_PE_CYCLE = 1.0e-9
-OBJECT_SLOWDOWN = 60.0
+OBJECT_SLOWDOWN = 60.0  # sympy symbols: 595 µs a cycle on 8×8, measured the same way (Python ints: about 2×)
 # The simulator's own arrays beyond the frames (the PEs' registers, the result, each fold's skewed stream):
 # past this it refuses before allocating anything.
 MAX_STATE_BYTES = 4 << 30

@@ -11,23 +11,27 @@ from __future__ import annotations
 import numpy as np
 
 from tpu_lecture.sim.schedule import Schedule, Tile
+from tpu_lecture.sim.stationary import busy_pes_by_cycle, skewed
 
 
 class _OutputTile:
-    """The PEs of one output-stationary fold: the operands passing through, and the sums they keep."""
+    """The PEs of one output-stationary fold: the operands passing through, and the sums they keep.
 
-    def __init__(self, left: np.ndarray, top: np.ndarray, rows: int, cols: int, dtype):
+    The operands enter from skewed feeds (row i takes A's row i at fold cycle k + i, column j W's
+    column j at k + j); with ``track`` (frames kept) a flag travels with each value saying it is real.
+    """
+
+    def __init__(self, left: np.ndarray, top: np.ndarray, rows: int, cols: int, dtype, track: bool):
         self.left, self.top, self.rows = left, top, rows
         self.real_rows, self.k = left.shape
         self.real_cols = top.shape[1]
-        self.i, self.j = np.arange(rows)[:, None], np.arange(cols)[None, :]
-        self.lane, self.col = np.arange(rows), np.arange(cols)
-        self.activation = np.zeros((rows, cols), dtype)
-        self.weight = np.zeros((rows, cols), dtype)
-        self.acc = np.zeros((rows, cols), dtype)
-        self.acc_valid = np.zeros((rows, cols), bool)
+        self.left_in, self.left_valid = skewed(left.T, rows)
+        self.top_in, self.top_valid = skewed(top, cols)
+        self.activation, self.weight, self.product, self.acc = (np.zeros((rows, cols), dtype) for _ in range(4))
+        self.activation_valid, self.weight_valid, self.acc_valid = (np.zeros((rows, cols), bool) for _ in range(3))
         self.out = np.zeros((self.real_rows, self.real_cols), dtype)
-        self.macs = self.drained = 0
+        self.busy = busy_pes_by_cycle(self.k, rows, cols, self.real_rows, self.real_cols)
+        self.track, self.macs, self.drained = track, 0, 0
 
     def fold_of(self, index: int) -> np.ndarray:
         """Which fold each PE's sum belongs to: this one, where a sum is kept."""
@@ -38,26 +42,28 @@ class _OutputTile:
         """True until every product of the tile is done; then the sums drain."""
         return self.macs < self.real_rows * self.real_cols * self.k
 
-    def shift_in(self, t: int, computing: bool) -> dict[str, np.ndarray]:
+    def shift_in(self, t: int, computing: bool) -> dict[str, np.ndarray] | None:
         """Activations move right and weights down; the edges take the next skewed inputs. Returns who holds what."""
         self.activation[:, 1:] = self.activation[:, :-1]
         self.weight[1:, :] = self.weight[:-1, :]
-        self.activation[:, 0] = 0
-        self.weight[0, :] = 0
-        k_row, k_col = t - self.lane, t - self.col
-        row_in = (k_row >= 0) & (k_row < self.k) & (self.lane < self.real_rows)
-        col_in = (k_col >= 0) & (k_col < self.k) & (self.col < self.real_cols)
-        self.activation[row_in, 0] = self.left[self.lane[row_in], k_row[row_in]]
-        self.weight[0, col_in] = self.top[k_col[col_in], self.col[col_in]]
-        k_here = t - self.i - self.j
-        in_flight = (k_here >= 0) & (k_here < self.k) & computing
-        return {"activation": in_flight & (self.i < self.real_rows), "weight": in_flight & (self.j < self.real_cols)}
+        entering = t < len(self.left_in), t < len(self.top_in)
+        self.activation[:, 0] = self.left_in[t] if entering[0] else 0
+        self.weight[0, :] = self.top_in[t] if entering[1] else 0
+        if not self.track:
+            return None
+        self.activation_valid[:, 1:] = self.activation_valid[:, :-1]
+        self.weight_valid[1:, :] = self.weight_valid[:-1, :]
+        self.activation_valid[:, 0] = self.left_valid[t] if entering[0] else False
+        self.weight_valid[0, :] = self.top_valid[t] if entering[1] else False
+        return {"activation": self.activation_valid & computing, "weight": self.weight_valid & computing}
 
-    def accumulate(self, active: np.ndarray) -> None:
+    def accumulate(self, t: int, active: np.ndarray | None) -> None:
         """Every PE adds the product of the two values passing through it to the sum it keeps."""
-        self.acc += self.activation * self.weight
-        self.acc_valid |= active
-        self.macs += int(active.sum())
+        np.multiply(self.activation, self.weight, out=self.product)
+        self.acc += self.product
+        if active is not None:
+            self.acc_valid |= active
+        self.macs += self.busy(t)
 
     def drain(self) -> tuple[int, np.ndarray] | None:
         """The sums shift down one row; returns (row of the tile, its results) when a real row leaves."""
@@ -90,17 +96,17 @@ def _fold(A, W, tile: Tile, rows, cols, dtype, tape, start, index):
     multiplies the two values passing through it into its accumulator. Once every product is done
     the accumulators shift down one row per cycle and leave at the bottom.
     """
-    pes = _OutputTile(A[tile.m, :], W[:, tile.n], rows, cols, dtype)
+    pes = _OutputTile(A[tile.m, :], W[:, tile.n], rows, cols, dtype, track=tape is not None)
     if tape is not None:
         tape.start_fold(index, None, pes.left.T, pes.real_rows, start=start, top=pes.top, top_lanes=pes.real_cols)
     t = 0
     while pes.drained < rows:
         computing = pes.computing
         valid = pes.shift_in(t, computing)
-        active = valid["activation"] & valid["weight"]
+        active = None if valid is None else valid["activation"] & valid["weight"]
         leaving = None
         if computing:
-            pes.accumulate(active)
+            pes.accumulate(t, active)
         else:
             leaving = pes.drain()
             if tape is not None:

@@ -248,6 +248,6 @@ class Schedule:
 
     def __repr__(self) -> str:
         mode = f", {self.loading.name} loading" if self.loading else ""
+        folds = f"{self.folds:,} fold{'s' if self.folds != 1 else ''}"
         return (f"Schedule({self.flow.label} {self.rows}x{self.cols}{mode}, {self.m}x{self.k} @ {self.k}x{self.n}: "
-                f"{self.folds:,} folds, {self.cycles:,} cycles = {self.compute_cycles:,} compute + "
-                f"{self.load_cycles:,} load)")
+                f"{folds}, {self.cycles:,} cycles = {self.compute_cycles:,} compute + {self.load_cycles:,} load)")
