@@ -14,9 +14,10 @@ ISCA 2017, section 2).
 
 The two modes differ only in when the next tile may start shifting in:
 
-- ``serial``: once the previous fold's last result has left the array (load a tile, then stream).
 - ``double`` (double-buffered, the default): once the control signal has passed every PE, so the
   shadow registers are free, even while the previous fold's activations still flow.
+- ``serial``: once, in addition, the previous fold's last result has left the array (load a tile,
+  then stream).
 
 Output-stationary loads nothing (both operands stream in), so it has no loading mode.
 """

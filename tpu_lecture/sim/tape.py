@@ -40,7 +40,10 @@ class Frame:
     ``active`` marks the PEs that did a MAC. ``queue_left[i, d]`` is the value that enters row i in
     d + 1 cycles (``queue_top[d, j]`` likewise for column j: the streamed weights of output-stationary,
     the next tile waiting to load for the others). ``output`` is the result matrix collected so far.
-    ``phase`` is "load" (no fold in flight: the array only loads), "compute" or "drain".
+    ``phase`` is "load" (no fold in flight: the array only loads), "compute" or "drain". ``fold`` is
+    the last fold whose first value has entered (the first fold before that), ``fold_cycle`` the
+    cycles since (negative while its tile is still loading); ``starts_empty`` marks the cycles whose
+    PEs do not carry on from the cycle before (cycle 0, and each output-stationary fold's first).
     """
 
     cycle: int
