@@ -42,6 +42,17 @@ _LOAD_X = 0.2  # where the loading path runs down a column (the partial sums run
 _SUBROWS = 3  # compact view: pixel rows per PE where a tile is loaded (the top one is the shadow register)
 
 
+class _Box(FancyBboxPatch):
+    """A rounded box that never moves, so its outline is worked out once instead of at every draw."""
+
+    _outline = None
+
+    def get_path(self):
+        if self._outline is None:
+            self._outline = super().get_path()
+        return self._outline
+
+
 class DetailView:
     """The artists of a frame in detailed mode: boxes and texts per PE, arrows, queues, outputs.
 
@@ -63,7 +74,7 @@ class DetailView:
     # ------------------------------------------------------------------ building
 
     def _box(self, x, y, w, h, gid: str, rounding: float = 0.06, **style) -> FancyBboxPatch:
-        patch = FancyBboxPatch((x, y), w, h, boxstyle=f"round,pad=0,rounding_size={rounding}", gid=gid, **style)
+        patch = _Box((x, y), w, h, boxstyle=f"round,pad=0,rounding_size={rounding}", gid=gid, **style)
         self.ax.add_patch(patch)
         return self.animated(patch)
 
