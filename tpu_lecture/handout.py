@@ -25,6 +25,7 @@ from tpu_lecture.slide_fit import IMAGE_TYPES, WIDGET_STATE, WIDGET_VIEW, first_
 
 GENERATOR = "tpu_lecture handout"
 MARKER = f'<meta name="generator" content="{GENERATOR}">'
+OURS = re.compile(rf'<meta\b[^>]*\bcontent="{GENERATOR}"')  # nbconvert rewrites the tag's attributes in its order
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 INSTALL = "pip install -e '.[jupyter]' (it brings nbconvert and latex2mathml)"
 
@@ -113,7 +114,7 @@ def check_ours(target: Path) -> None:
     if target.exists():
         with open(target, encoding="utf-8", errors="replace") as f:
             head = f.read(4096)
-        if MARKER not in head:
+        if not OURS.search(head):
             raise HandoutError(f"{target} exists and was not written by the handout: move it, or choose another --out")
 
 
@@ -181,7 +182,8 @@ def _exporter():
         from nbconvert.exporters import HTMLExporter
         from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
     except ImportError as missing:
-        raise HandoutError(f"{missing.name} is not installed, and the handout needs it: {INSTALL}") from None
+        package = (missing.name or "nbconvert").split(".")[0]
+        raise HandoutError(f"{package} is not installed, and the handout needs it: {INSTALL}") from None
 
     class MathMLRenderer(IPythonRenderer):
         def inline_math(self, body: str) -> str:
@@ -206,15 +208,16 @@ def _exporter():
                                extra_loaders=[jinja2.DictLoader({"handout.html.j2": TEMPLATE})])
 
 
-def render(path: Path) -> tuple[str, dict]:
+def render(path: Path, exporter=None) -> tuple[str, dict]:
     """The page of one notebook and the notebook it was made from; raises if the page would need the network."""
     import nbformat
 
+    exporter = exporter or _exporter()
     try:
         notebook = nbformat.read(path, as_version=4)
     except (OSError, ValueError) as error:
         raise HandoutError(f"{path} is not a notebook nbformat can read ({error})") from None
-    body, _ = _exporter().from_notebook_node(nbformat.from_dict(static_copy(notebook)),
+    body, _ = exporter.from_notebook_node(nbformat.from_dict(static_copy(notebook)),
                                              resources={"metadata": {"path": str(path.parent), "name": path.stem}})
     external = sorted({m[0] for m in EXTERNAL.finditer(body)})
     if external:
@@ -247,12 +250,13 @@ def title_of(notebook: dict, fallback: str) -> str:
 
 def write_handout(notebooks: Sequence[Path], out: Path) -> list[Page]:
     """Write one page per notebook and the index into ``out``; every target is checked before anything is written."""
+    exporter = _exporter()  # a missing nbconvert is said before anything is made
     out = output_folder(out)
     for target in [out / f"{p.stem}.html" for p in notebooks] + [out / "index.html"]:
         check_ours(target)
     pages = []
     for path in notebooks:
-        body, notebook = render(path)
+        body, notebook = render(path, exporter)
         target = write_atomically(body, out / f"{path.stem}.html")
         pages.append(Page(target, path, title_of(notebook, path.stem), count_figures(notebook)))
     write_atomically(index_page(pages), out / "index.html")

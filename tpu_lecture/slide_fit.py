@@ -1,9 +1,10 @@
 """How tall a notebook cell stands on a slide: the estimates that tell the slide rules when a slide is full.
 
-The slides are laid out at :data:`SLIDE` (1024 × 576, the 16:9 of a 1280 × 720 projector, scaled up 1.25
-there) in JupyterLab's own fonts. Heights are estimated from what is stored in the notebook (lines of text,
-the pixel size of a PNG, a widget's stored frame), never measured, so the rules give the same answer on
-every machine; ``tests/test_slides_browser.py`` measures the real slides and holds the estimates to them.
+The slides are laid out at :data:`SLIDE`, a 1280 × 720 projector (or 1920 × 1080 with the browser zoomed to
+150%), in JupyterLab's own fonts: RISE draws a slide the size of the window, unscaled. Heights are
+estimated from what is stored in the notebook (lines of text, the pixel size of a PNG, a widget's stored
+frame), never measured, so the rules give the same answer on every machine; the constants were measured on
+the real slides in headless Chromium, and ``tests/test_slides_browser.py`` checks the player's slide fits.
 """
 
 from __future__ import annotations
@@ -22,18 +23,18 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 class Slide:
     """The slide's size in CSS pixels (what RISE lays out before scaling to the screen) and what fits on it."""
 
-    width: int = 1024
-    height: int = 576
-    max_image_height: int = 320  # rise.css caps every output image at this on a slide,
-    max_frame_height: int = 320  # … the player's frame at this, leaving room for its code and controls,
-    code_lines: int = 10  # … code at this many lines (more scroll inside the cell),
-    output_lines: int = 18  # … text output at this many,
-    max_html_height: int = 420  # … and HTML output (tables, the animation) at this height
+    width: int = 1280
+    height: int = 720
+    max_image_height: int = 400  # rise.css caps every output image at this on a slide,
+    max_frame_height: int = 420  # … the player's frame at this, leaving room for its code and controls,
+    code_lines: int = 12  # … code at this many lines (more scroll inside the cell),
+    output_lines: int = 22  # … text output at this many,
+    max_html_height: int = 480  # … and HTML output (tables, the animation) at this height
 
     @property
     def budget(self) -> int:
         """The content height one slide holds without scrolling (RISE keeps a margin)."""
-        return int(self.height * 0.95)
+        return int(self.height * 0.92)
 
     def __repr__(self) -> str:
         return (f"Slide({self.width}x{self.height} px, {self.budget} px of content, "

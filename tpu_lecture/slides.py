@@ -40,26 +40,26 @@ SKIPPED_TAGS = ("colab-link", "setup", "parameters")
 LEAD_IN_LINES = 3  # a markdown cell this short, just above a widget or a figure, goes to its slide with it
 TITLE = "TPUs from the multiply-accumulate up"
 
-# The notebook-level settings jupyterlab-rise reads from the ``rise`` metadata (its plugin schema): a 16:9
-# slide that a 1280 x 720 projector shows at 1.25x, scroll bars only where a slide is taller than the screen.
+# The notebook-level settings jupyterlab-rise reads from the ``rise`` metadata (its plugin schema). RISE lays a
+# slide out at the window's size ("100%"; a fixed size in pixels breaks its layout on other screens), so the
+# rules fill slides for a 1280 x 720 window: a 1280 x 720 projector, or 1920 x 1080 with the browser at 150%.
 RISE_SETTINGS = {
-    "width": SLIDE.width,
-    "height": SLIDE.height,
-    "margin": 0.04,
+    "width": "100%",
+    "height": "100%",
     "scroll": True,
     "center": False,
     "theme": "simple",
     "transition": "none",
     "slideNumber": "c/t",
-    "start_slideshow_at": "selected",
+    "start_slideshow_at": "beginning",
     "auto_select": "none",
 }
 
 # rise.css beside the notebooks: RISE loads it for every notebook in that folder. Only slides (inside .reveal)
 # are touched; JupyterLab's notebook view keeps its own look.
 RISE_CSS = f"""/* Written by tpu_lecture.slides (scripts/execute_notebooks.py): edit RISE_CSS there, not here. */
-/* Slides only (inside .reveal): figures, long code and long printouts fit a {SLIDE.width}x{SLIDE.height} slide,
-   which a 1280x720 projector shows at 1.25x; what is longer scrolls inside its own cell. */
+/* Slides only (inside .reveal): figures, long code and long printouts fit a {SLIDE.width}x{SLIDE.height} slide
+   (a 1280x720 projector, or 1920x1080 with the browser at 150%); what is longer scrolls inside its own cell. */
 .reveal .jp-OutputArea-output img {{
   display: block;
   margin: 0;
@@ -330,8 +330,8 @@ def differences(notebook: dict, name: str) -> list[str]:
     found = []
     if notebook.get("metadata", {}).get("rise") != fresh["metadata"]["rise"]:
         found.append("the notebook's rise settings")
-    stored = [(c.get("metadata", {}).get("slideshow"), source_of(c)) for c in notebook["cells"]]
-    wanted = [(c["metadata"]["slideshow"], source_of(c)) for c in fresh["cells"]]
+    stored = [(c.get("metadata", {}).get("slideshow", {}).get("slide_type"), source_of(c)) for c in notebook["cells"]]
+    wanted = [(c["metadata"]["slideshow"]["slide_type"], source_of(c)) for c in fresh["cells"]]
     if len(stored) != len(wanted):
         found.append(f"{len(stored)} cells stored, {len(wanted)} with the generated notes")
     for index, (have, want) in enumerate(zip(stored, wanted)):
