@@ -1,9 +1,12 @@
 """Refresh every notebook's Colab link and setup cell, execute it top to bottom, and store its outputs.
 
 Run: python scripts/execute_notebooks.py [notebooks/04_systolic_array.ipynb ...]
+     python scripts/execute_notebooks.py --slides-only   (the slides of the stored notebooks, in seconds)
 The stored outputs are then exactly what the code produces; `python -m pytest` re-runs the
 notebooks with nbval and compares them. Colab links and setup cells are generated from
-tpu_lecture.GITHUB_REPO, so a fork changes one line.
+tpu_lecture.GITHUB_REPO, so a fork changes one line. The slides come last, from the executed cells
+(tpu_lecture.slides: slide types, speaker notes, RISE settings, and rise.css beside the notebooks), so
+the notebooks and their slides never drift apart.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from nbclient import NotebookClient
 os.environ.setdefault("TPU_LECTURE_OFFLINE", "1")
 
 import tpu_lecture
+from tpu_lecture import slides
 from tpu_lecture.runtime.quiet import without_noise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,15 +117,31 @@ def execute(path: Path, timeout: int = 900) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     drop_framework_noise(nb)
+    slides.apply(nb, path.stem)  # after execution: the rules read the outputs (figures, widgets, their size)
     write_atomically(nb, path)
     return seconds
+
+
+def slides_only(path: Path) -> str:
+    """Apply the slide rules to a stored notebook without executing it (its outputs stay as they are)."""
+    nb = nbformat.read(path, as_version=4)
+    deck = slides.apply(nb, path.stem)
+    write_atomically(nb, path)
+    return repr(deck)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to execute (default: all, in order)")
+    parser.add_argument("--slides-only", action="store_true",
+                        help="only write the slide metadata and speaker notes of the stored notebooks")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    slides.write_rise_css(NOTEBOOKS)
+    if args.slides_only:
+        for path in paths:
+            print(f"{path.name}: {slides_only(path.resolve())}", flush=True)
+        return 0
     for path in paths:
         seconds = execute(path.resolve())
         size = path.stat().st_size / 1e6

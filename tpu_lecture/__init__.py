@@ -92,6 +92,9 @@ _LAZY: dict[str, str] = {
     "exercises_for": "exercises.checker",
     "AsicCase": "economics",
     "doubling_time": "trends",
+    # slides: the notebooks as live RISE slides, and the offline HTML handout
+    "Deck": "slides",
+    "write_handout": "handout",
 }
 
 _SUBMODULES = {

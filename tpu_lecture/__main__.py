@@ -1,4 +1,4 @@
-"""The command line: ``python -m tpu_lecture info | simulate | animate | bench``.
+"""The command line: ``python -m tpu_lecture info | simulate | animate | bench | handout``.
 
 Bad input prints one line starting with ``error:`` and exits with status 2, never a traceback.
 """
@@ -164,6 +164,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_handout(args: argparse.Namespace) -> int:
+    from tpu_lecture import handout
+
+    pages = handout.write_handout(handout.find_notebooks(args.notebooks), Path(args.out))
+    for page in pages:
+        print(f"wrote {page.path} ({page.path.stat().st_size / 1e6:.1f} MB, {page.figures} figures)")
+    print(f"wrote {Path(args.out) / 'index.html'}: {len(pages)} pages that open in a browser with no network")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tpu_lecture import runtime
 
@@ -206,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--include-transfer", action="store_true",
                        help="also time the host-to-device copy of the inputs (to show what it costs)")
     bench.set_defaults(func=_cmd_bench)
+
+    handout = sub.add_parser("handout", help="each notebook as stored, as an HTML page that opens offline")
+    handout.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                         help="04, 04_systolic_array or a path to an .ipynb (default: the whole lecture)")
+    handout.add_argument("--out", default="handout", metavar="DIR", help="folder for the pages (default ./handout)")
+    handout.set_defaults(func=_cmd_handout)
     return parser
 
 

@@ -1,0 +1,173 @@
+"""Teaching from notebook 04 with RISE, in headless Chromium the size of a 1280 x 720 projector.
+
+A temporary copy of notebooks/04_systolic_array.ipynb gets its slides from ``tpu_lecture.slides`` (as the execute
+script writes them) and rise.css beside it; JupyterLab runs every cell, RISE's toolbar button starts the
+slideshow and View > Full screen slideshow fills the screen. On the title slide and on the player's slide
+nothing may scroll; on the player's slide a click on step forward must move the caption's cycle and show a new
+frame, the live widget answering from the kernel. Math must be typeset in the lab and on the slides. The
+screenshots (title slide, player slide, after the step) go to test-artifacts/browser/rise-*.png.
+
+Known upstream bug: jupyterlab-rise 0.43.1 (the latest) runs the slideshow in its own app built on JupyterLab
+4.3, which shares no ``@jupyterlab/console``; the ipywidgets 8 widget manager needs it, does not load, and a
+widget shows as its text on the slide (jupyterlab-contrib/rise issues 119 and 126). The test recognises exactly
+that failure in the browser's console and reports the live-widget part as xfail, after checking everything
+else; any other way for the player not to appear fails, and once RISE is fixed the click is checked for real.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+from pathlib import Path
+
+import browser_support as bs
+import pytest
+
+from tpu_lecture import slides
+
+MISSING = bs.missing() or (None if importlib.util.find_spec("jupyterlab_rise") else
+                           "jupyterlab-rise is not installed: pip install -e '.[jupyter]'")
+REQUIRED = bool(os.environ.get(bs.REQUIRE_ENV))  # CI: fail, never skip
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=MISSING or "")]
+PROJECTOR = {"width": 1280, "height": 720}
+RISE_WIDGET_BUG = "Shared module @jupyterlab/console doesn't exist in shared scope"
+RAW_TEX = re.compile(r"\\(begin|cdot|frac|lceil|rceil)\b|\$[^$\s][^$\n]*\\[a-z]+[^$\n]*\$")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if MISSING:
+        pytest.fail(f"{bs.REQUIRE_ENV} is set, so the slideshow test must run, but {MISSING}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = bs.launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=PROJECTOR)
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def slideshow_copy(folder: Path) -> Path:
+    """Notebook 04 (a copy, with the browser tests' probe cells) with its slides and rise.css, as the tool writes."""
+    import nbformat
+
+    path = bs.notebook_copy(folder)
+    notebook = nbformat.read(path, as_version=4)
+    slides.apply(notebook, path.stem)
+    nbformat.write(notebook, path)
+    slides.write_rise_css(path.parent)
+    return path
+
+
+def check_math(root, where: str) -> int:
+    """Math in markdown is typeset (MathJax's mjx-container), and no TeX source is left showing."""
+    typeset = root.locator(".jp-RenderedMarkdown mjx-container").count()
+    raw = [t for t in root.locator(".jp-RenderedMarkdown").all_inner_texts() if RAW_TEX.search(t)]
+    assert typeset > 0 and not raw, f"math is not typeset {where}: {typeset} formulas, raw TeX in {raw[:1]}"
+    return typeset
+
+
+def start_slideshow(page, server: bs.JupyterServer, notebook: Path):
+    """Run every cell, select the title, press RISE's button, then View > Full screen slideshow; the slides' frame."""
+    prefix = bs.run_all_cells(page, server, notebook)
+    assert Path(prefix).resolve() == Path(sys.prefix).resolve(), f"the kernel ran in {prefix}, not {sys.prefix}"
+    lab = bs.shown_notebook(page)
+    check_math(lab, "in JupyterLab")
+    lab.locator(".jp-Cell").first.click()
+    page.keyboard.press("Escape")
+    button = page.locator(".jp-NotebookPanel-toolbar [data-command='RISE:preview']")
+    assert button.count(), "the notebook's toolbar has no RISE button: is jupyterlab-rise enabled?"
+    button.first.click()
+    iframe = page.locator(".jp-MainAreaWidget iframe").first
+    iframe.wait_for(state="attached", timeout=60_000)
+    frame = iframe.element_handle().content_frame()
+    frame.locator(".reveal .slides section.present").first.wait_for(timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^View$")).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Full screen slideshow$")).first.click()
+    bs.wait_for(lambda: frame.evaluate("() => !!document.fullscreenElement"), 10,
+                lambda: "View > Full screen slideshow did not fill the screen", page)
+    page.wait_for_timeout(500)  # reveal lays the slide out again at the new size
+    return frame
+
+
+def present(frame):
+    """The subslide on screen (RISE nests every subslide's section in its slide's)."""
+    return frame.locator(".reveal .slides > section.present > section.present").first
+
+
+def check_fits(frame, what: str) -> None:
+    """The slide on screen is inside the 1280 x 720 screen and nothing on it scrolls."""
+    box = frame.evaluate("""() => {
+        const s = document.querySelector('.reveal .slides > section.present > section.present');
+        const r = s.getBoundingClientRect();
+        const content = Math.max(...[...s.children].map(c => c.getBoundingClientRect().bottom), r.top) - r.top;
+        return {height: s.clientHeight, scroll: s.scrollHeight, bottom: r.top + content,
+                page: document.scrollingElement.scrollHeight, viewport: innerHeight};
+    }""")
+    # RISE gives a slide it once found too tall (in the narrow preview, say) a scroll box: what counts is the content.
+    assert box["scroll"] <= box["height"] + 2, f"{what} scrolls: {box}"
+    assert box["bottom"] <= box["viewport"] and box["page"] <= box["viewport"], f"{what} overflows the screen {box}"
+
+
+def next_slide_with(page, frame, css: str, most: int = 80) -> int:
+    """Press Space (RISE's 'next') until the subslide on screen holds ``css``; how many presses it took."""
+    for presses in range(most):
+        if present(frame).locator(css).count():
+            return presses
+        frame.locator(".reveal").first.focus()
+        page.keyboard.press("Space")
+        page.wait_for_timeout(150)
+    raise AssertionError(f"no slide among the first {most} holds {css}")
+
+
+def test_the_player_steps_on_its_own_slide_in_a_rise_slideshow(page, tmp_path):
+    """Notebook 04 in RISE: a readable title slide, then the 2x2 player alone on a slide that fits, and it steps."""
+    root = tmp_path / "root"
+    notebook = slideshow_copy(root / "rise")
+    shots = bs.Shots("rise")
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))  # the slideshow's frame reports here too
+    with bs.jupyter_server("lab", root, tmp_path / "home") as server:
+        try:
+            frame = start_slideshow(page, server, notebook)
+            title = present(frame)
+            assert "04 · The systolic array" in (title.locator("h1").first.text_content() or "")
+            check_fits(frame, "the title slide")
+            shots.take(page, "title-slide")
+            check_math(frame, "on the slides")
+            next_slide_with(page, frame, ".tl-player, .jp-OutputArea-output:has-text('SystolicPlayer(')")
+            if not present(frame).locator(".tl-player").count():
+                check_fits(frame, "the player's slide")
+                shots.take(page, "player-slide")
+                if any(RISE_WIDGET_BUG in line for line in console):
+                    pytest.xfail("jupyterlab-rise 0.43.1 cannot load the ipywidgets 8 manager in its slideshow app "
+                                 f"({RISE_WIDGET_BUG}): the player shows as text (jupyterlab-contrib/rise#119)")
+                raise AssertionError("the player's slide shows the player's text, not the live widget")
+            player = bs.Player(frame)
+            player.wait_shown()
+            assert present(frame).locator(".tl-player").count() == 1, "the player shares its slide with another widget"
+            check_fits(frame, "the player's slide")
+            start = player.state()
+            shots.take(page, "player-slide")
+            player.forward.click()
+            stepped = player.wait_for_change(start, lambda t: t == start[0][0] + 1, "clicking step forward (slide)")
+            shots.take(page, "player-stepped")
+            assert stepped[0][1] == start[0][1]
+        except Exception:
+            shots.take(page, "failure")
+            raise
+        finally:
+            server.shutdown_kernels()
