@@ -94,7 +94,7 @@ def test_names_and_sets_compare_loosely_but_not_wrongly():
 
 def test_a_predict_then_run_exercise_runs_the_package_when_right():
     verdict = tl.exercises_for("01").check(2, 19)
-    assert verdict and "simulator stepped it: 19 cycles" in verdict.message
+    assert verdict and "simulator stepped it: 19 compute cycles" in verdict.message
 
 
 def test_an_exercise_set_refuses_numbers_out_of_order():
@@ -105,7 +105,7 @@ def test_an_exercise_set_refuses_numbers_out_of_order():
 
 def test_a_custom_exercise_in_a_few_lines():
     ones = [[1] * 4] * 4
-    ex = Exercise(1, "cycles of 3n − 2", answer=lambda: tl.SystolicArray(4, 4).matmul(ones, ones).cycles,
+    ex = Exercise(1, "cycles of 3n − 2", answer=lambda: tl.SystolicArray(4, 4).matmul(ones, ones).compute_cycles,
                   hint="3n − 2", unit="cycles", worked=lambda: "3 · 4 − 2 = 10",
                   mistakes=(Mistake(lambda: 64, "that is n³ MACs"),))
     assert ex.check(10) and "that is n³ MACs" in ex.check(64).message and not ex.check(11)

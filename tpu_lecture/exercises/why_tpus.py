@@ -24,10 +24,10 @@ def _fold_run():
 
 
 def _batch_for(target: float = 0.99, rows: int = 128, cols: int = 128) -> int:
-    """The smallest batch M at which the MLP's first layer keeps the 128×128 array ``target`` busy."""
+    """The smallest batch M at which the MLP's first layer keeps a serially loaded 128×128 array ``target`` busy."""
     _, k, n = LAYER
-    m = max(1, math.floor(target * (rows + cols - 2) / (1 - target)) - 2)
-    while matrix_cycles(m, k, n, rows, cols).utilization < target:
+    m = max(1, math.floor(target * (2 * rows + cols - 2) / (1 - target)) - 2)
+    while matrix_cycles(m, k, n, rows, cols, load="serial").utilization < target:
         m += 1
     return m
 
@@ -54,18 +54,23 @@ def _worked_fold() -> str:
     return (f"One fold on an R × C = 8 × 8 array: the first activation row enters, the skew adds a cycle per row "
             f"of the array, and the last result leaves at the bottom after crossing the columns: M + R + C − 2 = "
             f"{m} + 8 + 8 − 2 = {m + 8 + 8 - 2} cycles.\n\n"
-            f"The simulator steps it: `tl.SystolicArray(8, 8).matmul(A, W)` with A {m}×{k} and W {k}×{n} takes "
-            f"{run.cycles} cycles for its {run.macs} MACs, a utilization of {run.utilization:.1%}. 3n − 2 = 22 is "
-            "the special case M = R = C = n.")
+            f"The simulator steps it: `tl.SystolicArray(8, 8).matmul(A, W)` with A {m}×{k} and W {k}×{n} computes "
+            f"for {run.compute_cycles} cycles (`run.compute_cycles`), after {run.load_cycles} cycles of shifting the "
+            f"weights in, {run.cycles} in all, for its {run.macs} MACs. 3n − 2 = 22 is the special case "
+            "M = R = C = n.")
 
 
 def _worked_batch() -> str:
     batch = _batch_for()
-    cycles = matrix_cycles(batch, LAYER[1], LAYER[2], 128, 128)
-    return (f"Each fold streams M rows through the 128 × 128 array in M + 254 cycles, so the utilization is "
-            f"M / (M + 254). M / (M + 254) ≥ 0.99 means M ≥ 0.99 · 254 / 0.01 = 25,146, and the smallest such "
-            f"batch is {batch:,}: `tl.matrix_cycles({batch}, 3072, 2048, 128, 128).utilization` = "
-            f"{cycles.utilization:.4f}. Batch 1024 gives 1024 / 1278 = {1024 / 1278:.1%}.")
+    serial = matrix_cycles(batch, LAYER[1], LAYER[2], 128, 128, load="serial")
+    double = matrix_cycles(1024, LAYER[1], LAYER[2], 128, 128)
+    return (f"Loaded serially, each fold first shifts its tile in (128 cycles), then streams M rows through the "
+            f"128 × 128 array in M + 254 cycles, so the utilization is M / (M + 382). M / (M + 382) ≥ 0.99 means "
+            f"M ≥ 0.99 · 382 / 0.01 = 37,818, and the smallest such batch is {batch:,}: "
+            f"`tl.matrix_cycles({batch}, 3072, 2048, 128, 128, load=\"serial\").utilization` = "
+            f"{serial.utilization:.4f}. Batch 1024 gives 1024 / 1406 = {1024 / 1406:.1%}. Double-buffered, as the "
+            f"MXU is, the next tile loads while a fold computes and batch 1024 already keeps it "
+            f"{double.utilization:.1%} busy.")
 
 
 def _worked_clock() -> str:
@@ -103,16 +108,23 @@ EXERCISES = (
                                "that is the FLOP count; 1 MAC = 2 FLOPs, and the question asks for MACs"),
                        Mistake(lambda: 512 * 256, "that is one sample's MACs; the batch has 64 samples")),
              worked=_worked_macs),
-    Exercise(2, "one fold, predicted then simulated", answer=lambda: _fold_run().cycles, unit="cycles",
-             hint="a fold takes M + R + C − 2 cycles: M rows of activations stream through an R × C array",
+    Exercise(2, "one fold, predicted then simulated", answer=lambda: _fold_run().compute_cycles, unit="cycles",
+             hint="a fold computes for M + R + C − 2 cycles: M rows of activations stream through an R × C array",
              mistakes=(Mistake(lambda: 3 * 8 - 2, "3n − 2 is the case M = R = C = n; here only M = 5 rows stream "
                                                    "through the 8 × 8 array"),
-                       Mistake(lambda: _fold_run().macs, "that is the number of MACs; the question asks for cycles")),
-             confirm=lambda: f"The simulator stepped it: {_fold_run().cycles} cycles.",
+                       Mistake(lambda: _fold_run().macs, "that is the number of MACs; the question asks for cycles"),
+                       Mistake(lambda: _fold_run().cycles, "that counts the 8 cycles of loading the weights too; "
+                                                           "the question asks for the compute cycles")),
+             confirm=lambda: f"The simulator stepped it: {_fold_run().compute_cycles} compute cycles "
+                             f"(and {_fold_run().load_cycles} before them, loading the weights).",
              worked=_worked_fold),
-    Exercise(3, "the batch that keeps the MXU 99% busy", answer=_batch_for, unit="rows", rel_tol=0.002,
-             hint="utilization is M / (M + 254) on a 128 × 128 array; solve M / (M + 254) ≥ 0.99 for M",
-             mistakes=(Mistake(lambda: 1024, "batch 1024 is section 8's: 80% busy"),),
+    Exercise(3, "the batch that keeps a serially loaded MXU 99% busy", answer=_batch_for, unit="rows",
+             rel_tol=0.002,
+             hint="loaded serially, a fold takes 128 load cycles plus M + 254: utilization M / (M + 382); solve "
+                  "M / (M + 382) ≥ 0.99 for M",
+             mistakes=(Mistake(lambda: 1024, "batch 1024 is section 8's: about 73% busy when loaded serially"),
+                       Mistake(lambda: 25_146, "that forgets the 128 cycles of loading each tile: M / (M + 254) "
+                                               "is the compute-only utilization")),
              worked=_worked_batch),
     Exercise(4, "TPU v4's clock from its peak", answer=_v4_clock_ghz, unit="GHz", rel_tol=0.01,
              hint="peak FLOP/s = MACs per cycle × 2 FLOPs per MAC × clock",
