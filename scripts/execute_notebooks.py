@@ -32,7 +32,7 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 def colab_url(name: str, repo: str = tpu_lecture.GITHUB_REPO) -> str:
-    return f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}"
+    return tpu_lecture.colab_url(name, repo)
 
 
 # Packages the lecture needs beside numpy that a Colab runtime may lack: (module, pip name). Installed with

@@ -156,3 +156,11 @@ def test_framework_noise_is_told_from_what_matters():
     kept = ["/tmp/ipykernel_1/2.py:1: FallbackDataWarning: CIFAR-10 is not available", "ValueError: bad size"]
     assert all(map(is_framework_noise, noise)) and not any(map(is_framework_noise, kept))
     assert without_noise("\n".join(noise + kept) + "\n") == "\n".join(kept) + "\n"
+
+
+@pytest.mark.parametrize("name", LISTED)
+def test_a_notebook_that_quotes_the_install_command_quotes_the_readmes(name):
+    install = re.search(r"```bash\n(python3 -m venv[^\n]+)\n```", README).group(1)
+    quoted = [line for cell in _cells(name) if cell["cell_type"] == "markdown"
+              for line in _source(cell).splitlines() if "pip install -e" in line]
+    assert all(line.strip() == install for line in quoted), quoted

@@ -15,6 +15,12 @@ __version__ = "0.1.0"
 # (scripts/execute_notebooks.py); a fork changes it here and nowhere else.
 GITHUB_REPO = "tpu-lecture/tpu-lecture"
 
+
+def colab_url(notebook: str, repo: str = GITHUB_REPO) -> str:
+    """The Open-in-Colab address of one of the lecture's notebooks ("00_start_here", with or without .ipynb)."""
+    name = notebook if notebook.endswith(".ipynb") else f"{notebook}.ipynb"
+    return f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}"
+
 _LAZY: dict[str, str] = {
     # sim/: the cycle-accurate systolic array
     "SystolicArray": "sim.array",
@@ -102,7 +108,7 @@ _SUBMODULES = {
     "lecture", "trends", "economics", "exercises",
 }
 
-__all__ = ["__version__", "GITHUB_REPO", *sorted(_LAZY), *sorted(_SUBMODULES)]
+__all__ = ["__version__", "GITHUB_REPO", "colab_url", *sorted(_LAZY), *sorted(_SUBMODULES)]
 
 
 def lazy_modules(package: str, names: set[str]) -> Any:
