@@ -39,7 +39,23 @@ def place(array: Any, device: Device) -> Any:
 
 
 def kernel(operation: str, device: Device) -> Callable[..., Any]:
-    """NumPy's function for ``operation`` ('add' or 'matmul')."""
+    """NumPy's function for ``operation`` ('add', 'matmul' or 'triad', x + 3y: two passes, one temporary array)."""
     import numpy as np
 
-    return {"add": np.add, "matmul": np.matmul}[operation]
+    return {"add": np.add, "matmul": np.matmul, "triad": _triad}[operation]
+
+
+def _triad(x: Any, y: Any) -> Any:
+    return x + y * y.dtype.type(3)
+
+
+def module() -> Any:
+    """NumPy, imported."""
+    import numpy as np
+
+    return np
+
+
+def matmul_precision() -> str:
+    """NumPy multiplies float32 matrices in float32: always 'highest'."""
+    return "highest"
