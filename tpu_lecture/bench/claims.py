@@ -57,7 +57,7 @@ def number(value: float, unit: str = "") -> str:
                 return f"{value / scale:.4g} {prefix}{unit}"
     whole = value == int(value) and abs(value) < 1e15
     text = f"{int(value):,}" if whole else f"{value:.4g}"
-    return f"{text} {unit}" if unit else text
+    return f"{text}{'' if unit == '%' else ' '}{unit}" if unit else text
 
 
 def relation(text: str, value: float, op: str, bound: float, unit: str = "", factor: float = 1.0) -> Claim:
@@ -89,7 +89,7 @@ def that(text: str, holds: bool, evidence: str = "") -> Claim:
     return Claim(text, bool(holds), evidence)
 
 
-def check(claims: Iterable[Claim], strict: bool = True) -> list[Claim]:
+def check(claims: Iterable[Claim], strict: bool = True) -> None:
     """Print each claim's line and a verdict line; with ``strict``, raise ``ClaimError`` if any is contradicted."""
     claims = list(claims)
     if not claims:
@@ -99,15 +99,14 @@ def check(claims: Iterable[Claim], strict: bool = True) -> list[Claim]:
     failed = [c for c in claims if not c.holds]
     if not failed:
         print(f"{VERDICT} all {len(claims)} claims hold")
-        return claims
+        return
     print(f"{VERDICT} CONTRADICTED: {len(failed)} of {len(claims)} claims do not hold"
           + ("" if strict else " (timings on a busy machine can do that: re-run the measurement cells)"))
     if strict:
         raise ClaimError("the text says what the numbers contradict: " + "; ".join(c.text for c in failed))
-    return claims
 
 
-_QUANTITY = r"(-?[\d,]*\.?\d+(?:e[+-]?\d+)?)(?: ([PTGMkmµn]?)(\S*))?"
+_QUANTITY = r"(-?[\d,]*\.?\d+(?:e[+-]?\d+)?)(?:%| ([PTGMkmµn]?)(\S*))?"
 _LINE = re.compile(rf"^{re.escape(HOLDS)} .*: {_QUANTITY} ([≥≤=<>]) (?:{_QUANTITY} × )?{_QUANTITY}$")
 
 

@@ -74,7 +74,9 @@ def benchmark(
     framework needs (JAX: ``block_until_ready``; TensorFlow: ``sync_devices``; NumPy: nothing), found from
     ``framework`` or the result's type; a callable is used as the sync itself; ``sync=False`` times only the
     launch, to show that mistake, and the result says so. ``device`` (a name, a ``hardware.Chip`` or a
-    ``runtime.Device``; found from the result when None) gives the peak for ``percent_of_peak``.
+    ``runtime.Device``; found from the result when None) gives the peak for ``percent_of_peak``, that of the
+    number format ``info["dtype"]`` ran in (``bench.peaks``). With the real clock, ``params["cores_busy"]`` is the
+    host CPU time of the timed calls over their wall time: how many cores they kept busy (threads at work).
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function to time, not {type(fn).__name__}")
@@ -85,6 +87,8 @@ def benchmark(
     timing = _time(fn, args, name, repeats, sync, framework, timer)
     found = timing.framework or runtime.framework_of(timing.out) or runtime.PYTHON
     extra = _info_fields(info)
+    if timer is time.perf_counter and sum(timing.samples) > 0:  # a real clock: how many cores the calls kept busy
+        extra["params"] = {**extra.get("params", {}), "cores_busy": round(timing.cpu_seconds / sum(timing.samples), 2)}
     how = {k: extra.get(k) for k in ("dtype", "precision", "workload")}
     where = device_fields(runtime.device_of(timing.out, found) if device is None else device, **how)
     return BenchmarkResult(
@@ -157,6 +161,7 @@ class Timing:
     first_call: float | None
     out: Any
     framework: str | None
+    cpu_seconds: float = 0.0  # host CPU time of this process (all its threads) over the timed calls
 
 
 def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync: bool | Callable[[Any], None],
@@ -186,6 +191,7 @@ def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync
     samples: list[float] = []
     wanted, enough, stop_at = repeats.limits()  # plain locals: the loop costs a few tens of nanoseconds a call
     elapsed = 0.0
+    cpu_start = time.process_time()
     while True:
         start = timer()
         out = call("timed", len(samples))
@@ -194,7 +200,7 @@ def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync
         elapsed += took
         if len(samples) >= wanted or (len(samples) >= enough and elapsed >= stop_at):
             break
-    return Timing(samples, first_call, out, framework)
+    return Timing(samples, first_call, out, framework, time.process_time() - cpu_start)
 
 
 def _framework_to_wait_for(out: Any, args: tuple) -> str:

@@ -8,6 +8,7 @@ runs them all with a progress bar. Frameworks are reached through :mod:`tpu_lect
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -260,7 +261,7 @@ def sweep(
     that does not fit in memory or would take minutes a call) is listed in the result's ``skipped`` and the
     rest runs. ``rounds`` > 1 runs the whole plan that many times, interleaving every case with the others, and
     keeps each case's quietest round (``harness.combine_rounds``); cases still NOISY are run again, up to
-    ``max_rounds`` (twice ``rounds`` by default).
+    ``max_rounds`` (twice ``rounds`` by default; with one round, none).
     """
     for w in workloads:
         one_of("workload", w, WORKLOADS)
@@ -272,7 +273,8 @@ def sweep(
     elif sizes is not None:
         sizes = tuple(whole_number("size", n) for n in sizes)
     rounds = whole_number("rounds", rounds)
-    max_rounds = whole_number("max_rounds", 2 * rounds if max_rounds is None else max_rounds, rounds)
+    default_max = rounds if rounds == 1 else 2 * rounds  # one round: one series per case, as the harness takes it
+    max_rounds = whole_number("max_rounds", default_max if max_rounds is None else max_rounds, rounds)
     quick_settings = {"warmup": 1, "target_time": 0.05, "min_repeat": 3, "max_repeat": 200}
     bench_kwargs = {"sync": sync, **(quick_settings if quick else {}), **bench_kwargs}
 
@@ -289,45 +291,61 @@ def sweep(
 
 def _rounds(plan: list[tuple], bar: Progress, skipped: list[str], seed: int, bench_kwargs: dict[str, Any],
             rounds: int, max_rounds: int) -> list[BenchmarkResult]:
-    """Every case of the plan in ``rounds`` interleaved rounds (more, up to ``max_rounds``, for noisy ones),
-    combined per case."""
-    measured: dict[tuple, list[BenchmarkResult]] = {}
+    """Every case of the plan, size by size: the cases of one size and dtype (the ones compared with each other)
+    prepared once, then timed in ``rounds`` interleaved rounds (more, up to ``max_rounds``, for noisy ones) and
+    combined per case. A case that fails is added to ``skipped`` and the rest runs."""
+    results: list[BenchmarkResult] = []
     try:
-        for i in range(max_rounds):
-            cases = plan if i < rounds else [p for p in plan if p in measured and combine_rounds(measured[p]).noisy]
-            if not cases:
-                break
-            failed = len(skipped)
-            for case, result in _run(cases, bar, skipped, seed, bench_kwargs):
-                measured.setdefault(case, []).append(result)
-            if len(skipped) > failed:  # a case that failed once is not tried again
-                plan = [p for p in plan if p in measured]
+        for _, group in itertools.groupby(plan, key=lambda case: case[:2]):
+            prepared = _prepare(list(group), seed, skipped)
+            measured: dict[tuple, list[BenchmarkResult]] = {case: [] for case in prepared}
+            for i in range(max_rounds):
+                cases = list(prepared) if i < rounds else [c for c in prepared if combine_rounds(measured[c]).noisy]
+                if i >= rounds:
+                    bar.total += len(cases)
+                for case in cases[i % len(cases):] + cases[:i % len(cases)] if cases else []:
+                    _measure(case, prepared, measured, bar, skipped, bench_kwargs)
+            results += [combine_rounds(found) for found in measured.values() if found]
+            prepared.clear()
     finally:
         bar.close()
-    return [combine_rounds(found) for found in measured.values()]
-
-
-def _run(plan: list[tuple], bar: Progress, skipped: list[str], seed: int,
-         bench_kwargs: dict[str, Any]) -> list[tuple[tuple, BenchmarkResult]]:
-    """Every case of the plan, timed once; a case that fails is added to ``skipped`` and the rest runs."""
-    results: list[tuple[tuple, BenchmarkResult]] = []
-    hosts: dict[tuple[int, str], tuple[Any, Any]] = {}
-    try:
-        for case in plan:
-            n, dtype, w, f, d, transfer = case
-            bar.step(f"{w} {n} {dtype} {f} {d.id}")
-            try:
-                if (n, dtype) not in hosts:
-                    hosts.clear()
-                    hosts[(n, dtype)] = host_arrays(n, dtype, seed)
-                workload = _workload(w, n, dtype, f, d, transfer, seed, hosts=hosts[(n, dtype)])
-                results.append((case, workload.run(**bench_kwargs)))
-            except Exception as error:  # out of memory, an op the device lacks: report it, run the rest
-                skipped.append(f"{w} {n} {dtype}{' + copy' if transfer else ''} on {f} {d.id}: "
-                               f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
-    finally:
-        hosts.clear()
     return results
+
+
+def _prepare(group: list[tuple], seed: int, skipped: list[str]) -> dict[tuple, Workload]:
+    """The workloads of cases of one size and dtype, from one pair of host arrays; a case that cannot be
+    prepared (its device lacks the memory, say) goes to ``skipped``."""
+    n, dtype = group[0][:2]
+    hosts = host_arrays(n, dtype, seed)
+    prepared = {}
+    for case in group:
+        try:
+            prepared[case] = _workload(case[2], n, dtype, case[3], case[4], case[5], seed, hosts=hosts)
+        except Exception as error:  # out of memory, an op the device lacks: report it, run the rest
+            skipped.append(_failed(case, error))
+    return prepared
+
+
+def _measure(case: tuple, prepared: dict[tuple, Workload], measured: dict[tuple, list[BenchmarkResult]],
+             bar: Progress, skipped: list[str], bench_kwargs: dict[str, Any]) -> None:
+    """One timing of one case, added to its rounds; a case that fails is dropped and reported."""
+    if case not in prepared:
+        return
+    n, dtype, w, f, d, _ = case
+    bar.step(f"{w} {n} {dtype} {f} {d.id}")
+    try:
+        measured[case].append(prepared[case].run(**bench_kwargs))
+    except Exception as error:
+        skipped.append(_failed(case, error))
+        del prepared[case]
+        measured[case].clear()
+
+
+def _failed(case: tuple, error: Exception) -> str:
+    """Why a case did not run, in one line."""
+    n, dtype, w, f, d, transfer = case
+    first = str(error).splitlines()[0] if str(error) else ""
+    return f"{w} {n} {dtype}{' + copy' if transfer else ''} on {f} {d.id}: {type(error).__name__}: {first}"
 
 
 # --- cases too big for this machine -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from html import escape
 from typing import Any
 
@@ -147,11 +147,10 @@ class BenchmarkResult:
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready values (lists for tuples), with its schema version and the unknown keys it
         was loaded with."""
-        record = asdict(self)
-        record.pop("extra")
-        record["samples"] = list(self.samples)
-        record["shape"] = None if self.shape is None else list(self.shape)
-        record["derived"] = list(self.derived)
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        record.update(samples=list(self.samples), shape=None if self.shape is None else list(self.shape),
+                      derived=list(self.derived), params=dict(self.params), versions=dict(self.versions),
+                      reported=dict(self.reported))
         return {**self.extra, "schema": SCHEMA, **record}
 
     @classmethod
@@ -255,6 +254,20 @@ class SpeedRatio:
         if verdict == "about as fast":
             return f"about as fast (within {self.margin:.0%})"
         return f"inconclusive: a timing spread above {SPREAD_LIMIT:.0%} (time ratio {self.ratio:.3g})"
+
+    def sentence(self, this: str, other: str) -> str:
+        """The comparison as a sentence that holds: '8 steps ran 1.15x faster than 1 step', '... ran about as
+        fast as ... (within 10%)', '... against ...: inconclusive: ...'."""
+        return _sentence(self, this, other)
+
+
+def _sentence(ratio: SpeedRatio, this: str, other: str) -> str:
+    verdict = ratio.verdict
+    if verdict in ("faster", "slower"):
+        return f"{this} ran {ratio} than {other}"
+    if verdict == "about as fast":
+        return f"{this} ran about as fast as {other} (within {ratio.margin:.0%})"
+    return f"{this} against {other}: {ratio}"
 
 
 def speed_ratio(this: BenchmarkResult | float, other: BenchmarkResult | float, margin: float = 0.1) -> SpeedRatio:

@@ -77,7 +77,11 @@ def _shape(key: str, value: Any) -> tuple[int, ...]:
 
 
 def _seconds_list(key: str, value: Any) -> tuple[float, ...]:
-    return tuple(_number(f"{key}[{i}]", v) for i, v in enumerate(_sequence(key, value)))
+    items = _sequence(key, value)
+    for i, v in enumerate(items):  # the message is built only for a value that does not fit
+        if not (type(v) is float and 0 <= v < math.inf):
+            _number(f"{key}[{i}]", v)
+    return tuple(float(v) for v in items)
 
 
 def _text_list(key: str, value: Any) -> tuple[str, ...]:

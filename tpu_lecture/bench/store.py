@@ -5,6 +5,7 @@ package. Loading upgrades older or terser records (``upgrade``) before they beco
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import os
 import warnings
@@ -14,7 +15,7 @@ from typing import Any
 
 from tpu_lecture import hardware
 from tpu_lecture.bench import matrix_ops, peaks, schema
-from tpu_lecture.bench.record import BenchmarkResult
+from tpu_lecture.bench.record import BenchmarkResult, usable
 
 REFERENCE_FILES = ("h200_2026-11-26.jsonl",)
 REFERENCE_PROVENANCE = (
@@ -32,15 +33,20 @@ def upgrade(record: Mapping[str, Any]) -> dict[str, Any]:
     #1's workloads computed from their shape, a missing median derived from a reported rate (and marked
     derived), the peak looked up from the chip's name for the number format that ran (schema 1 stored the
     chip's headline peak whatever ran). Raises ``schema.RecordError`` (a ValueError) for a record that does not fit."""
-    version = schema.schema_version(record) if isinstance(record, Mapping) else 0
     schema.validate(record)  # every field's kind, before anything is computed from it
-    data = dict(record)
+    data = _upgraded(dict(record), schema.schema_version(record))
+    data["derived"] = list(data.get("derived") or ())
+    data["schema"] = schema.SCHEMA
+    return data
+
+
+def _upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """``upgrade``'s steps on a record whose fields have been checked."""
     _add_workload_counts(data)
     if data.get("median") is None:
         data["median"] = _median_from_reported(data)
-        data["derived"] = [*(data.get("derived") or ()), "median"]
+        data["derived"] = (*(data.get("derived") or ()), "median")
     _update_peak(data, version)
-    data["schema"] = schema.SCHEMA
     return data
 
 
@@ -69,13 +75,19 @@ def _median_from_reported(data: Mapping[str, Any]) -> float:
 def _update_peak(data: dict[str, Any], version: int) -> None:
     """The peak of the number format that ran, from the chip a record names, where it states none or where a
     schema-1 record stored the chip's headline peak; an old peak of another format than the record's is dropped."""
-    chip = hardware.match(data["chip"]) if data.get("chip") else None
-    if chip is not None and (version < 2 or data.get("peak_flops") is None):
+    chip = _chip(data["chip"]) if data.get("chip") and (version < 2 or data.get("peak_flops") is None) else None
+    if chip is not None:
         data.update(peaks.peak_fields(chip, data.get("dtype"), data.get("precision"), data.get("workload")))
     elif version < 2 and data.get("peak_flops") is not None and data.get("dtype") not in (None, data.get("peak_dtype")):
         data.update(peak_flops=None, peak_note=f"the record compared a {data['dtype']} run with a "
                                                f"{data.get('peak_dtype')} peak; no {data['dtype']} peak is known")
         data["peak_dtype"] = None
+
+
+@functools.lru_cache(maxsize=64)
+def _chip(name: str) -> hardware.Chip | None:
+    """The table's chip for a name a record gives (a semester of records names few chips: looked up once each)."""
+    return hardware.match(name)
 
 
 # --- JSON-lines files -------------------------------------------------------------------------------------------
@@ -159,7 +171,9 @@ def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list
 def result_from_line(line: bytes | str) -> BenchmarkResult:
     """One stored JSON line as a result: parsed (no NaN or Infinity), checked, upgraded; raises ValueError."""
     text = line.decode("utf-8") if isinstance(line, bytes) else line
-    return BenchmarkResult.from_dict(upgrade(json.loads(text, parse_constant=_no_constant)))
+    raw = json.loads(text, parse_constant=_no_constant)
+    data = _upgraded(schema.validate(raw), schema.schema_version(raw))  # checked once, then upgraded
+    return usable(BenchmarkResult(**data))
 
 
 def _no_constant(name: str) -> float:
