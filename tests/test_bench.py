@@ -426,7 +426,7 @@ def test_two_processes_appending_at_once_lose_and_interleave_nothing(tmp_path):
 
 # --- the shipped reference results -------------------------------------------------------------------------
 
-FACTS_H200 = {  # FACTS.md, "Measured on one NVIDIA H200": name -> (median s, or rate) as reported
+REPORTED_H200 = {  # the figures the measuring scripts reported on one H200: name -> (median s, or rate)
     "add 16384x16384 float32": ("median", 0.97e-3),
     "add 1024x1024 float32": ("median", 0.07e-3),
     "add 16384x16384 float32 (no sync)": ("median", 0.03e-3),
@@ -446,7 +446,7 @@ def test_reference_results_are_labelled_as_measured_by_other_scripts():
     assert all(r.date == "2026-11-26" for r in reference)
     assert not [r for r in reference if r.device_kind == "tpu" or "TPU" in (r.device or "")]  # no TPU result ships
     h200 = {r.name: r for r in reference if r.device == "NVIDIA H200" and not r.params.get("series")}
-    for name, (kind, value) in FACTS_H200.items():
+    for name, (kind, value) in REPORTED_H200.items():
         r = h200[name]
         assert (r.median if kind == "median" else r.flops_per_s) == pytest.approx(value)
         assert r.framework == "jax" and r.framework_version == "0.11.2" and r.chip == "H200"
@@ -459,7 +459,7 @@ def test_reference_times_from_rates_are_computed_and_marked_derived():
     assert matmul.median == pytest.approx(2 * 8192**3 / 689e12)
     assert matmul.percent_of_peak == pytest.approx(100 * 689 / 989)
     add = next(r for r in reference if r.name == "add 16384x16384 float32" and r.device == "NVIDIA H200")
-    assert add.derived == () and add.bytes_per_s == pytest.approx(3.3e12, rel=0.01)  # FACTS: 3.3 TB/s
+    assert add.derived == () and add.bytes_per_s == pytest.approx(3.3e12, rel=0.01)  # reported: 3.3 TB/s
     sweep = {(r.dtype, r.size): r.flops_per_s for r in reference if r.params.get("series") == "size sweep"}
     assert sweep[("bfloat16", 256)] == pytest.approx(0.48e12) and sweep[("float32", 16384)] == pytest.approx(332e12)
     mlp = {r.params["batch_size"]: r for r in reference if r.workload == "mlp_epoch" and r.device_kind == "gpu"}
@@ -467,7 +467,7 @@ def test_reference_times_from_rates_are_computed_and_marked_derived():
     assert mlp[1024].median == pytest.approx(50_000 / 240_000)
 
 
-def test_reference_speedups_match_facts_md():
+def test_reference_speedups_match_the_reported_figures():
     table = results.compare(r for r in store.reference_results() if r.workload == "add")
     assert table.speedup("add 16384x16384 float32", table.columns[0]) == pytest.approx(383, rel=0.01)
     assert table.speedup("add 1024x1024 float32", table.columns[0]) == pytest.approx(9.5, rel=0.01)
@@ -993,3 +993,21 @@ def test_the_triad_counts_two_flops_per_element_over_three_arrays():
         work = workloads.triad_workload(8, framework=framework)
         a, b = workloads.host_arrays(8, "float32")
         assert np.allclose(np.asarray(work.fn(*work.args)), a + 3 * b)
+
+
+def test_a_measured_roofline_joins_each_series_and_draws_noisy_points_hollow():
+    from tpu_lecture.bench import roofs
+
+    memory = fake_result("memory", median=1.0, bytes_moved=10e9, flops=None)
+    compute = fake_result("compute", median=1.0, flops=100e9, bytes_moved=None, peak_dtype="float32")
+    chip = roofs.measured_chip(memory, compute)
+    series = [fake_result(f"matmul {n}", workload="matmul", dtype="float32", median=1e-3, flops=2.0 * n**3,
+                          bytes_moved=12.0 * n * n, peak_dtype="float32", spread=0.5 if n == 64 else 0.0)
+              for n in (32, 64, 128)]
+    ax = plots.plot_roofline(chip, series).axes[0]
+    [curve] = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert list(curve.get_xdata()) == sorted(r.intensity for r in series)
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata()) == 1
+            and line.get_label().startswith("_") and line.get_markersize() == 6]
+    hollow = [line for line in dots if line.get_markerfacecolor() == "white"]
+    assert len(dots) == 3 and [line.get_xdata()[0] for line in hollow] == [series[1].intensity]
