@@ -1,7 +1,8 @@
 """The chip table: every number has a source, names as runtimes report them map to the right chip, and
-the roofline numbers follow from peak and bandwidth (closed forms and FACTS.md's own cross-checks)."""
+the roofline numbers follow from peak and bandwidth (closed forms, and the cross-checks the sources give)."""
 
 import math
+import re
 
 import pytest
 
@@ -15,8 +16,8 @@ def test_every_chip_names_its_source_and_has_positive_figures():
         assert chip.memory_bandwidth is None or chip.memory_bandwidth > 0
 
 
-def test_the_table_holds_facts_md_figures():
-    expected = {  # FACTS.md: (peak TFLOP/s, bandwidth GB/s)
+def test_the_table_holds_the_published_figures():
+    expected = {  # (peak TFLOP/s, bandwidth GB/s): Jouppi et al. 2017, Cloud TPU docs, NVIDIA datasheets
         "TPU v1": (92, 34), "TPU v2": (45, 700), "TPU v3": (123, 900), "TPU v4": (275, 1200),
         "TPU v5e": (197, 819), "TPU v5p": (459, 2765), "TPU v6e": (918, 1638), "TPU7x": (2307, 7380),
         "K80": (2.8, 160), "H100": (989, 3350), "H200": (989, 4800), "Haswell E5-2699 v3": (1.3, 51),
@@ -97,7 +98,7 @@ def test_match_none_and_bad_type():
 
 
 def test_ridge_point_v5e_matches_the_scaling_book():
-    # FACTS.md: "a matmul needs about 240 FLOPs per byte to be compute-bound" on v5e.
+    # the scaling-book's TPU chapter: a matmul needs about 240 FLOPs per byte to be compute-bound on v5e.
     assert hardware.get("TPU v5e").ridge_point == pytest.approx(240, rel=0.01)
 
 
@@ -185,3 +186,24 @@ def test_every_chip_has_one_peak_per_format_and_the_headline_among_them():
         low_precision = [v for k, v in chip.peaks.items() if k in ("bfloat16", "float16")]
         if "float32" in chip.peaks and low_precision:
             assert max(low_precision) > chip.peaks["float32"], chip.name
+
+
+def test_every_tpu_is_dated_with_a_source_in_order():
+    dated = hardware.timeline("tpu")
+    assert [c.name for c in dated] == [c.name for c in hardware.chips("tpu")]
+    years = {c.name: c.year for c in dated}
+    assert years == {"TPU v1": 2015, "TPU v2": 2017, "TPU v3": 2018, "TPU v4": 2021, "TPU v5e": 2023,
+                     "TPU v5p": 2023, "TPU v6e": 2024, "TPU7x": 2025}
+    v1 = hardware.get("TPU v1")
+    assert [d.date for d in v1.dates] == ["2015", "2017"] and all(d.source == hardware.JOUPPI_2017 for d in v1.dates)
+    for chip in dated:
+        for when in chip.dates:
+            assert re.fullmatch(r"\d{4}(-\d{2})?", when.date) and when.event and when.source, chip.name
+    assert hardware.get("H200").year is None and hardware.timeline("gpu") == []
+
+
+def test_hbm_per_tensorcore_is_the_chips_share():
+    assert hardware.get("TPU v2").memory_per_tensorcore == 8 * 2**30  # the lecture's "8 GB per TensorCore"
+    assert hardware.get("TPU v3").memory_per_tensorcore == 16 * 2**30
+    assert hardware.get("TPU v5e").memory_per_tensorcore == 16e9
+    assert hardware.get("H200").memory_per_tensorcore is None

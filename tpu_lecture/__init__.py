@@ -86,10 +86,15 @@ _LAZY: dict[str, str] = {
     "load_cifar10": "data",
     "load_shakespeare": "data",
     "per_replica_batch": "data",
+    # lecture: the plan and outline, growth over time, ASIC economics, checked exercises
+    "exercises_for": "exercises.checker",
+    "AsicCase": "economics",
+    "doubling_time": "trends",
 }
 
 _SUBMODULES = {
     "checks", "sim", "viz", "runtime", "bench", "macs", "roofline", "precision", "hardware", "models", "data",
+    "lecture", "trends", "economics", "exercises",
 }
 
 __all__ = ["__version__", "GITHUB_REPO", *sorted(_LAZY), *sorted(_SUBMODULES)]

@@ -5,7 +5,8 @@ runtime reports it (JAX's ``device_kind``, TensorFlow's device details, ``/proc/
 Peak rates count 1 MAC as 2 FLOPs and are dense (no sparsity). A chip has one peak per number format it
 multiplies in (``chip.peak("float32")``, ``chip.peak("bfloat16")``): a percentage of peak must use the
 format that ran. Every figure names its source: the TPU v1 paper, Google's Cloud TPU pages, NVIDIA's
-datasheets.
+datasheets. Every TPU is dated (``chip.dates``: in service or announced, each with its source), and
+``timeline()`` lists them in order.
 """
 
 from __future__ import annotations
@@ -25,9 +26,35 @@ NVIDIA_DATASHEET = "NVIDIA H100 / H200 Tensor Core GPU datasheets (SXM parts, de
 JAX_DEVICE_MODEL = ("JAX shows each TensorCore of a v2/v3 chip as its own device; v4 and v5p join their two "
                     "TensorCores into one device (megacore)")
 
+GOOGLE_IO_2017 = "Google blog, 'Build and train machine learning models on our new Google Cloud TPUs', 17 May 2017"
+GOOGLE_IO_2018 = "Google I/O 2018 keynote, 8 May 2018: the third-generation TPU"
+GOOGLE_IO_2021 = ("Google I/O 2021 keynote, 18 May 2021: TPU v4 pods; described in Jouppi et al., 'TPU v4: An "
+                  "Optically Reconfigurable Supercomputer for Machine Learning', ISCA 2023, arXiv:2304.01433")
+V5E_BLOG = "Google Cloud blog, Cloud TPU v5e announced at Google Cloud Next, 29 August 2023"
+V5P_BLOG = "Google Cloud blog, 'Introducing Cloud TPU v5p and AI Hypercomputer', 6 December 2023"
+TRILLIUM_BLOG = "Google Cloud blog, 'Introducing Trillium, sixth-generation TPUs', Google I/O, 14 May 2024"
+IRONWOOD_BLOG = ("Google blog, 'Ironwood: the first Google TPU for the age of inference', Google Cloud Next, "
+                 "9 April 2025")
+
 GB = 1e9
 GIB = 2**30
 TERA = 1e12
+
+
+@dataclass(frozen=True)
+class Dated:
+    """When something happened to a chip ("2017-05" or "2015"), what it was, and where that is written."""
+
+    date: str
+    event: str
+    source: str
+
+    @property
+    def year(self) -> int:
+        return int(self.date[:4])
+
+    def __repr__(self) -> str:
+        return f"Dated({self.date}, {self.event})"
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,19 @@ class Chip:
     aliases: tuple[str, ...] = ()
     patterns: tuple[str, ...] = field(default=(), repr=False)  # regexes over normalised runtime device names
     other_peaks: tuple[tuple[str, float], ...] = ()  # (format, FLOP/s) besides the headline peak_dtype
+    dates: tuple[Dated, ...] = ()  # when it entered service or was announced, each with its source
+
+    @property
+    def year(self) -> int | None:
+        """The year of the chip's first date (in service or announced), None where the table has none."""
+        return min(d.year for d in self.dates) if self.dates else None
+
+    @property
+    def memory_per_tensorcore(self) -> float | None:
+        """Bytes of main memory (HBM from v2 on) per TensorCore, where the table knows both (TPU v2: 8 GiB)."""
+        if self.memory_bytes is None or not self.tensorcores:
+            return None
+        return self.memory_bytes / self.tensorcores
 
     @property
     def peaks(self) -> dict[str, float]:
@@ -129,6 +169,8 @@ CHIPS: tuple[Chip, ...] = (
         notes=("8-bit integer inference chip at 700 MHz, TDP 75 W; its TOPS count a MAC as 2 ops, but the paper's "
                "roofline and ridge point count a MAC as 1 op"),
         patterns=(r"\btpu ?v1" + _TPU_SUFFIX,),
+        dates=(Dated("2015", "in service in Google's datacenters", JOUPPI_2017),
+               Dated("2017", "described in the paper (ISCA 2017)", JOUPPI_2017)),
     ),
     Chip(
         "TPU v2", "tpu",
@@ -139,6 +181,7 @@ CHIPS: tuple[Chip, ...] = (
         source=f"{CLOUD_TPU_DOCS} (cores, MXUs, HBM); peak is the lecture era's 45 TFLOPS, bandwidth not confirmed",
         notes="45 TFLOPS and 700 GB/s are not on today's Cloud TPU pages; " + JAX_DEVICE_MODEL,
         patterns=(r"\btpu ?v2" + _TPU_SUFFIX,),
+        dates=(Dated("2017-05", "announced as Cloud TPU at Google I/O", GOOGLE_IO_2017),),
     ),
     Chip(
         "TPU v3", "tpu",
@@ -147,6 +190,7 @@ CHIPS: tuple[Chip, ...] = (
         tensorcores=2, mxus_per_tensorcore=2, mxu=(128, 128), devices_per_chip=2,
         source=CLOUD_TPU_DOCS, notes=JAX_DEVICE_MODEL,
         patterns=(r"\btpu ?v3" + _TPU_SUFFIX,),
+        dates=(Dated("2018-05", "announced at Google I/O", GOOGLE_IO_2018),),
     ),
     Chip(
         "TPU v4", "tpu",
@@ -155,6 +199,7 @@ CHIPS: tuple[Chip, ...] = (
         tensorcores=2, mxus_per_tensorcore=4, mxu=(128, 128), devices_per_chip=1,
         source=CLOUD_TPU_DOCS, notes=JAX_DEVICE_MODEL,
         patterns=(r"\btpu ?v4" + _TPU_SUFFIX + r"(?! ?(lite|i\b))",),
+        dates=(Dated("2021-05", "announced at Google I/O", GOOGLE_IO_2021),),
     ),
     Chip(
         "TPU v5e", "tpu",
@@ -166,6 +211,7 @@ CHIPS: tuple[Chip, ...] = (
         aliases=("v5e", "v5 lite", "v5litepod"),
         patterns=(r"\btpu ?v5 ?(lite|e)\b", r"\bv5litepod\b"),
         other_peaks=(("int8", 393 * TERA),),  # Cloud TPU docs, v5e page: 393 TOPS int8
+        dates=(Dated("2023-08", "announced at Google Cloud Next", V5E_BLOG),),
     ),
     Chip(
         "TPU v5p", "tpu",
@@ -175,6 +221,7 @@ CHIPS: tuple[Chip, ...] = (
         source=CLOUD_TPU_DOCS, notes="JAX reports it as 'TPU v5' or 'TPU v5p'; " + JAX_DEVICE_MODEL,
         aliases=("v5p",),
         patterns=(r"\btpu ?v5 ?p\b", r"\btpu ?v5$"),
+        dates=(Dated("2023-12", "announced", V5P_BLOG),),
     ),
     Chip(
         "TPU v6e", "tpu",
@@ -187,6 +234,7 @@ CHIPS: tuple[Chip, ...] = (
         aliases=("Trillium", "v6e", "v6 lite"),
         patterns=(r"\btpu ?v6 ?(lite|e)\b", r"\btrillium\b"),
         other_peaks=(("int8", 1836 * TERA),),  # Cloud TPU docs, v6e page: 1836 TOPS int8
+        dates=(Dated("2024-05", "announced as Trillium at Google I/O", TRILLIUM_BLOG),),
     ),
     Chip(
         "TPU7x", "tpu",
@@ -196,6 +244,7 @@ CHIPS: tuple[Chip, ...] = (
         source=CLOUD_TPU_DOCS, notes="Ironwood; MXU count and size are not stated on the docs' pages",
         aliases=("Ironwood", "TPU v7", "TPU v7x"),
         patterns=(r"\btpu ?7x\b", r"\btpu ?v7x?\b", r"\bironwood\b"),
+        dates=(Dated("2025-04", "announced as Ironwood at Google Cloud Next", IRONWOOD_BLOG),),
     ),
     Chip(
         "K80", "gpu",
@@ -289,6 +338,11 @@ def chips(kind: str | None = None) -> list[Chip]:
     if kind is not None and kind not in ("tpu", "gpu", "cpu"):
         raise ValueError(f"kind {kind!r} is not one of 'tpu', 'gpu', 'cpu'")
     return [c for c in CHIPS if kind is None or c.kind == kind]
+
+
+def timeline(kind: str = "tpu") -> list[Chip]:
+    """The chips of one kind that the table dates, oldest first (for TPUs: v1 in 2015 to Ironwood in 2025)."""
+    return sorted((c for c in chips(kind) if c.dates), key=lambda c: min(d.date for d in c.dates))
 
 
 def get(name: str) -> Chip:

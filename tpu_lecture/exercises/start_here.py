@@ -1,0 +1,72 @@
+"""Checked exercises of notebook 00 · Start here. Every answer is computed here from the package."""
+
+from __future__ import annotations
+
+from tpu_lecture import hardware, lecture
+from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake
+
+
+def _teaches(topic: str) -> str:
+    return next(t.notebook for t in lecture.TOPICS if t.name == topic)
+
+
+def _same_notebook(given, right: str) -> bool:
+    try:
+        return lecture.notebook_name(given) == right
+    except ValueError:
+        raise AnswerFormatError(f"{given!r} is not a notebook of the lecture: type its number, such as \"04\""
+                                ) from None
+
+
+def _fastest_memory() -> str:
+    return max(hardware.chips(), key=lambda c: c.memory_bandwidth or 0).name
+
+
+def _same_chip(given, right: str) -> bool:
+    if not isinstance(given, str):
+        raise AnswerFormatError(f"type the chip's name in quotes, such as \"TPU v5e\", not {given!r}")
+    try:
+        return hardware.get(given).name == hardware.get(right).name
+    except ValueError:
+        return False
+
+
+def _worked_notebook() -> str:
+    name = _teaches("bfloat16")
+    return (f"`tl.lecture.TOPICS` maps each topic of the outline to its notebook: bfloat16 is taught in {name} "
+            "(bit layouts, range vs precision, the MXU's bfloat16 × bfloat16 → float32 rule).")
+
+
+def _worked_chip() -> str:
+    chip = hardware.get(_fastest_memory())
+    return (f"`max(tl.hardware.chips(), key=lambda c: c.memory_bandwidth or 0)` gives {chip.name} "
+            f"({', '.join(chip.aliases[:1]) or chip.name}) with {chip.memory_bandwidth / 1e9:,.0f} GB/s; "
+            f"its source: {chip.source}.")
+
+
+def _worked_minutes() -> str:
+    taught = [s for s in lecture.SEGMENTS if s.in_class]
+    breaks = sum(s.minutes for s in taught if s.notebook is None)
+    return (f"`tl.lecture.total_minutes()` = {lecture.total_minutes()}: {len(taught)} segments in class, of which "
+            f"{sum(1 for s in taught if s.notebook is None)} are Q&A breaks ({breaks} minutes). "
+            "`print(tl.lecture.plan())` shows the whole plan.")
+
+
+EXERCISES = (
+    Exercise(1, "the notebook that teaches bfloat16", answer=lambda: _teaches("bfloat16"), same=_same_notebook,
+             hint="read the lecture map in section 1 (or `tl.lecture.TOPICS`)",
+             mistakes=(Mistake(lambda: "01_why_tpus", "01 is why TPUs exist; the number format comes with the "
+                                                      "TPU's insides"),),
+             worked=_worked_notebook),
+    Exercise(2, "the chip with the most memory bandwidth", answer=_fastest_memory, same=_same_chip,
+             hint="compare `chip.memory_bandwidth` over `tl.hardware.chips()` (section 6 prints the table)",
+             mistakes=(Mistake(lambda: "H200", "the H200 leads the GPUs; one TPU in the table has more"),),
+             worked=_worked_chip),
+    Exercise(3, "how long the lecture takes", answer=lecture.total_minutes, unit="minutes",
+             hint="add up the minutes of every segment in class, the Q&A breaks included",
+             mistakes=(Mistake(lambda: sum(s.minutes for s in lecture.SEGMENTS if s.in_class and s.notebook),
+                               "count the Q&A breaks too"),
+                       Mistake(lambda: lecture.total_minutes(in_class_only=False),
+                               "notebook 00 is read before class, not in it")),
+             worked=_worked_minutes),
+)
