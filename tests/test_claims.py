@@ -1,5 +1,6 @@
-"""Claims checked against numbers: the checker's lines and verdicts, and a walk over the stored outputs of the
-measured notebooks (02, 05, 06, 07) that fails on any sentence its own numbers contradict."""
+"""Claims checked against numbers: the checker's lines and verdicts, and a walk over the stored outputs of every
+notebook that fails on any sentence its own numbers contradict; the measured ones (02, 05-09) must hold checker
+cells."""
 
 import json
 from pathlib import Path
@@ -9,7 +10,10 @@ import pytest
 from tpu_lecture.bench import claims
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ["02_matrix_operations", "05_when_to_use_which", "06_benchmark_matrix_add", "07_tensorflow_on_tpus"]
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MEASURED = [n for n in NOTEBOOKS if n[:2] in ("02", "05", "06", "07", "08", "09")]
+# Measured notebooks whose checker cells have not landed yet: strict, so a notebook that gains them must leave.
+CHECKERS_NOT_YET = {"08_benchmark_mlp_cifar10", "09_shakespeare_on_tpu"}
 
 
 def test_a_relation_prints_its_evidence_and_rechecks_from_it(capsys):
@@ -64,12 +68,9 @@ def _stdout(path: Path) -> list[list[str]]:
             for c in cells if c["cell_type"] == "code"]
 
 
-@pytest.mark.parametrize("name", CHECKED)
-def test_no_stored_verdict_of_a_measured_notebook_is_contradicted(name):
-    cells = _stdout(ROOT / "notebooks" / f"{name}.ipynb")
-    verdicts = [line for lines in cells for line in lines if line.startswith(claims.VERDICT)]
-    assert verdicts, f"{name} has no checker cell: its comparisons must be printed from numbers or checked"
-    for lines in cells:
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_stored_verdict_of_a_notebook_is_contradicted(name):
+    for lines in _stdout(ROOT / "notebooks" / f"{name}.ipynb"):
         marks = 0
         for line in lines:
             assert not line.startswith("✗"), f"{name} stores a contradicted claim: {line}"
@@ -79,3 +80,12 @@ def test_no_stored_verdict_of_a_measured_notebook_is_contradicted(name):
             elif line.startswith(claims.VERDICT):
                 assert line == f"{claims.VERDICT} all {marks} claims hold", f"{name}: {line}"
                 marks = 0
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason="checker cells not "
+                                                                           "landed yet")] if n in CHECKERS_NOT_YET
+                                               else [], id=n) for n in MEASURED])
+def test_every_measured_notebook_checks_its_comparisons(name):
+    verdicts = [line for lines in _stdout(ROOT / "notebooks" / f"{name}.ipynb") for line in lines
+                if line.startswith(claims.VERDICT)]
+    assert verdicts, f"{name} has no checker cell: its comparisons must be printed from numbers or checked"
