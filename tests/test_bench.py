@@ -942,9 +942,12 @@ def test_speed_ratios_are_worded_so_that_they_hold_both_ways(this, other, words)
     assert str(results.speed_ratio(this, other)) == words
 
 
-def test_a_noisy_comparison_is_inconclusive_and_a_spread_widens_the_margin():
-    assert results.speed_ratio(fake_result(median=1.0, spread=0.5), 2.0).verdict == "inconclusive"
+def test_a_noisy_comparison_within_its_spread_is_inconclusive_and_beyond_it_stands():
+    assert results.speed_ratio(fake_result(median=1.0, spread=0.5), 1.4).verdict == "inconclusive"
+    assert results.speed_ratio(fake_result(median=1.0, spread=0.5), 11.0).verdict == "faster"  # far beyond the noise
     assert results.speed_ratio(fake_result(median=1.0, spread=0.15), 1.12).verdict == "about as fast"
+    spreads = results.speed_ratio(fake_result(median=1.0, spread=0.15), fake_result(median=1.2, spread=0.1))
+    assert spreads.margin == pytest.approx(0.25) and spreads.verdict == "about as fast"
     with pytest.raises(ValueError, match="positive seconds"):
         results.speed_ratio(0.0, 1.0)
 
@@ -1011,3 +1014,11 @@ def test_a_measured_roofline_joins_each_series_and_draws_noisy_points_hollow():
             and line.get_label().startswith("_") and line.get_markersize() == 6]
     hollow = [line for line in dots if line.get_markerfacecolor() == "white"]
     assert len(dots) == 3 and [line.get_xdata()[0] for line in hollow] == [series[1].intensity]
+
+
+def test_a_real_clock_records_how_many_cores_the_calls_kept_busy():
+    x = np.ones((256, 256), np.float32)
+    real = bench.benchmark(np.matmul, x, x, repeat=5)
+    assert 0 < real.params["cores_busy"] <= 1.5 * __import__("os").cpu_count()
+    clock = Clock([0.1] * 3)
+    assert "cores_busy" not in bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock).params  # a fake clock

@@ -226,8 +226,9 @@ class SpeedRatio:
     """How one timing compares with another, worded so that it holds whichever way it goes.
 
     ``ratio`` is the other's time over this one's (above 1: this one is faster). Within ``margin`` (10%, or the
-    timings' own spread where larger) they are "about as fast"; where either timing is noisy the comparison is
-    "inconclusive", whatever the ratio. Never "0.4x faster": a slowdown is called one.
+    two timings' spreads added, where larger) they are "about as fast" — or, where a timing is NOISY, the
+    comparison is "inconclusive": the ratio lies within the noise. Beyond the margin the difference stands even
+    for noisy timings. Never "0.4x faster": a slowdown is called one.
     """
 
     ratio: float
@@ -237,13 +238,11 @@ class SpeedRatio:
     @property
     def verdict(self) -> str:
         """'faster', 'slower', 'about as fast' or 'inconclusive'."""
-        if self.noisy:
-            return "inconclusive"
         if self.ratio >= 1 + self.margin:
             return "faster"
         if self.ratio <= 1 / (1 + self.margin):
             return "slower"
-        return "about as fast"
+        return "inconclusive" if self.noisy else "about as fast"
 
     def __str__(self) -> str:
         verdict = self.verdict
@@ -253,7 +252,8 @@ class SpeedRatio:
             return f"{format_ratio(1 / self.ratio)} slower"
         if verdict == "about as fast":
             return f"about as fast (within {self.margin:.0%})"
-        return f"inconclusive: a timing spread above {SPREAD_LIMIT:.0%} (time ratio {self.ratio:.3g})"
+        return (f"inconclusive: a timing spread above {SPREAD_LIMIT:.0%} and a time ratio ({self.ratio:.3g}) within "
+                f"the spreads ({self.margin:.0%})")
 
     def sentence(self, this: str, other: str) -> str:
         """The comparison as a sentence that holds: '8 steps ran 1.15x faster than 1 step', '... ran about as
@@ -272,12 +272,12 @@ def _sentence(ratio: SpeedRatio, this: str, other: str) -> str:
 
 def speed_ratio(this: BenchmarkResult | float, other: BenchmarkResult | float, margin: float = 0.1) -> SpeedRatio:
     """How fast ``this`` ran compared with ``other`` (results, or times in seconds)."""
-    spreads = [r.spread or 0.0 for r in (this, other) if isinstance(r, BenchmarkResult)]
+    spread = sum(r.spread or 0.0 for r in (this, other) if isinstance(r, BenchmarkResult))
     noisy = any(r.noisy for r in (this, other) if isinstance(r, BenchmarkResult))
     seconds = [r.median if isinstance(r, BenchmarkResult) else float(r) for r in (this, other)]
     if not all(s > 0 and math.isfinite(s) for s in seconds):
         raise ValueError(f"times to compare must be positive seconds, not {seconds}")
-    return SpeedRatio(seconds[1] / seconds[0], max([margin, *spreads]), noisy)
+    return SpeedRatio(seconds[1] / seconds[0], max(margin, spread), noisy)
 
 
 # --- comparing results across runtimes -----------------------------------------------------------------------
