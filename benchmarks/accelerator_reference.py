@@ -37,22 +37,27 @@ BENCH = ["-m", "tpu_lecture", "bench", "--frameworks", "numpy", "jax", "--dtypes
          "--rounds", "3"]
 
 
+class Refused(RuntimeError):
+    """Why the script cannot measure here: printed as one line 'error: ...', exit status 2."""
+
+
 def accelerator(detect: Callable[[], runtime.Runtime]) -> runtime.Runtime:
-    """This runtime, if JAX sees a GPU or TPU on it; else SystemExit with what is missing."""
+    """This runtime, if JAX sees a GPU or TPU on it; else ``Refused`` with what is missing."""
     found = detect()
     if found.accelerator == "cpu" or "jax" not in found.seen_by:
-        raise SystemExit(f"error: JAX sees no GPU or TPU here ({found.summary_line()}): run this on a machine "
+        raise Refused(f"JAX sees no GPU or TPU here ({found.summary_line()}): run this on a machine "
                          "with an accelerator and a JAX build for it (pip install -U 'jax[cuda12]')")
     return found
 
 
 def run_bench(save: Path, quick: bool, run: Callable[..., subprocess.CompletedProcess]) -> str:
-    """Run benchmark #1's sweep into ``save``; the command as it ran, or SystemExit with the sweep's error."""
+    """Run benchmark #1's sweep into ``save``; the command as it ran, or ``Refused`` with the sweep's error."""
     command = [sys.executable, *BENCH, *(["--quick"] if quick else []), "--save", str(save)]
     done = run(command, cwd=ROOT, text=True, capture_output=True, check=False)
     print(done.stdout)
     if done.returncode != 0:
-        raise SystemExit(f"error: the sweep failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise Refused(f"the sweep failed with status {done.returncode}: {last}")
     return shlex.join(["python", *command[1:-2]])
 
 
@@ -90,6 +95,16 @@ def main(argv: Sequence[str] | None = None, run: Callable[..., subprocess.Comple
     parser.add_argument("--out", type=Path, help="the reference file to write (default: the package's folder)")
     parser.add_argument("--quick", action="store_true", help="a short sweep, to try the script out")
     args = parser.parse_args(argv)
+    try:
+        return measure(args, run, detect, today)
+    except (Refused, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def measure(args: argparse.Namespace, run: Callable[..., subprocess.CompletedProcess],
+            detect: Callable[[], runtime.Runtime], today: str | None) -> int:
+    """The steps: check the accelerator, sweep, stamp the provenance, write the reference file."""
     where = accelerator(detect)
     date = today or datetime.date.today().isoformat()
     chip = hardware.match(where.accelerator_name)
@@ -100,7 +115,7 @@ def main(argv: Sequence[str] | None = None, run: Callable[..., subprocess.Comple
         command = run_bench(raw, args.quick, run)
         results = stamp(store.load_results(raw), where, command, date)
     if not results:
-        raise SystemExit("error: the sweep saved no results")
+        raise Refused("the sweep saved no results")
     write_atomically(results, out)
     print(f"wrote {len(results)} results measured on {where.accelerator_name} ({platform.node()}) to {out}; "
           f"add {out.name!r} to tpu_lecture.bench.store.REFERENCE_FILES to ship them")

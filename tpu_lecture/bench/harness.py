@@ -2,9 +2,11 @@
 
 ``benchmark(fn, *args)`` times ``fn(*args)`` the way an accelerator must be timed: after warm-up (the first
 call compiles), waiting for the device to finish every call (accelerators run asynchronously), repeating
-until a target time is filled. It checks its arguments, times, then describes the result (device, peak,
-versions). ``result_from_training`` describes a training run timed by ``models.train`` the same way.
-Frameworks are reached through :mod:`tpu_lecture.runtime`.
+until a target time is filled. It checks its arguments, times, then describes the result (device, the peak of
+the number format that ran — ``device_fields`` —, versions). On a busy machine ``interleave`` times contenders in
+rounds, in turn, and keeps each one's quietest round (``combine_rounds``); a spread still above
+``record.SPREAD_LIMIT`` stays NOISY. ``result_from_training`` describes a training run timed by ``models.train``
+the same way. Frameworks are reached through :mod:`tpu_lecture.runtime`.
 """
 
 from __future__ import annotations
