@@ -1022,3 +1022,19 @@ def test_a_real_clock_records_how_many_cores_the_calls_kept_busy():
     assert 0 < real.params["cores_busy"] <= 1.5 * __import__("os").cpu_count()
     clock = Clock([0.1] * 3)
     assert "cores_busy" not in bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock).params  # a fake clock
+
+
+def test_roofs_are_raised_to_the_best_rate_measured_on_arrays_as_large():
+    from tpu_lecture.bench import roofs
+
+    memory = fake_result("STREAM copy", median=1.0, bytes_moved=10e9, flops=None, workload="copy",
+                         params={"megabytes": 64})
+    compute = fake_result("matmul 1024", median=1.0, flops=100e9, bytes_moved=None, workload="matmul", size=1024)
+    faster_add = fake_result("add 4096", median=1.0, bytes_moved=12e9, size=4096)  # 64 MiB arrays: counts
+    small_add = fake_result("add 256", median=1.0, bytes_moved=40e9, size=256)  # in the caches: does not
+    unsynced = fake_result("add 4096 no sync", median=1.0, bytes_moved=1e15, size=4096, synchronized=False)
+    faster_matmul = fake_result("matmul 1024 tf", median=1.0, flops=150e9, workload="matmul", size=1024)
+    raised = roofs.Roofs(memory, [compute]).raised_by([faster_add, small_add, unsynced, faster_matmul])
+    assert raised.memory is faster_add and raised.compute == [faster_matmul]
+    assert raised.chip.memory_bandwidth == 12e9 and raised.chip.peak_flops == 150e9
+    assert roofs.Roofs(memory, [compute]).raised_by([small_add]).memory is memory

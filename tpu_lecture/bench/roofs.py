@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tpu_lecture import hardware
-from tpu_lecture.bench import matrix_ops
+from tpu_lecture.bench import matrix_ops, peaks
 from tpu_lecture.bench.harness import benchmark, interleave
 from tpu_lecture.bench.record import BenchmarkResult, format_rate
 from tpu_lecture.checks import positive, whole_number
@@ -66,7 +66,7 @@ def memory_roof(framework: str = "numpy", device: Any = None, megabytes: float =
         found = interleave({kind: _run(w, target_time, f"memory roof: {framework} {kind}, {n}x{n} float32")
                             for kind, w in work.items()}, rounds=rounds)
     best = max(found.values(), key=lambda r: r.bytes_per_s)
-    best.params["kernels"] = {kind: r.bytes_per_s for kind, r in found.items()}
+    best.params.update(kernels={kind: r.bytes_per_s for kind, r in found.items()}, megabytes=megabytes)
     best.source = f"measured by tpu_lecture.bench.roofs.memory_roof, after {STREAM}"
     return best
 
@@ -133,6 +133,21 @@ class Roofs:
     @property
     def chip(self) -> hardware.Chip:
         return measured_chip(self.memory, self.compute)
+
+    def raised_by(self, results: Sequence[BenchmarkResult]) -> Roofs:
+        """The roofs as the best rates measured on this device: a memory roof beaten by an element-wise result
+        on arrays at least as large (a kernel with non-temporal stores skips reading a line before writing it),
+        or a compute roof beaten by a product of its dtype at least as large, is raised to that result. A roof is a
+        ceiling: no measurement of this runtime may lie above it."""
+        size = (self.memory.params.get("megabytes") or 0) * 2**20
+        memory = max([self.memory, *(r for r in results if r.workload in peaks.ELEMENTWISE and r.bytes_per_s
+                                     and r.synchronized and not r.includes_transfer and r.size
+                                     and r.size**2 * matrix_ops.itemsize(r.dtype or "float32") >= size)],
+                     key=lambda r: r.bytes_per_s)
+        compute = [max([c, *(r for r in results if r.workload == "matmul" and r.dtype == c.dtype and r.synchronized
+                             and not r.includes_transfer and (r.size or 0) >= (c.size or 0))],
+                       key=lambda r: r.flops_per_s) for c in self.compute]
+        return Roofs(memory, compute)
 
     def __repr__(self) -> str:
         rates = ", ".join(f"{c.peak_dtype or c.dtype} {format_rate(c.flops_per_s, 'FLOP/s')}" for c in self.compute)
