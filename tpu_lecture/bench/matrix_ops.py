@@ -21,8 +21,9 @@ from tpu_lecture.checks import one_of, whole_number
 from tpu_lecture.runtime import runtime
 from tpu_lecture.runtime.machine import Device
 
-WORKLOADS = ("add", "matmul", "triad")
-BENCHMARK_ONE = ("add", "matmul")  # what a sweep runs unless told otherwise; triad (x + 3y) shows fusion
+WORKLOADS = ("add", "matmul", "triad", "chain")
+BENCHMARK_ONE = ("add", "matmul")  # what a sweep runs unless told otherwise; triad and chain show fusion
+ELEMENTWISE_FLOPS = {"add": 1, "triad": 2, "chain": 6}  # FLOPs per element; each reads x and y and writes once
 BYTES_PER_ELEMENT = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
@@ -30,12 +31,13 @@ BYTES_PER_ELEMENT = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "i
 
 def workload_counts(workload: str, shape: Sequence[int], dtype: str) -> tuple[int, int]:
     """(FLOPs, bytes moved) of one call: add reads two n x n arrays and writes one, one FLOP per element; triad
-    x + 3y moves the same, two FLOPs per element (STREAM's count: a pass that keeps no temporary array in memory);
-    matmul M x K @ K x N does M*K*N MACs = 2*M*K*N FLOPs and at least reads A, B and writes C."""
+    x + 3y and chain ((3x + y)·2 + x)·5 + y move the same, 2 and 6 FLOPs per element (STREAM's count: one pass that
+    keeps no temporary array in memory); matmul M x K @ K x N does M*K*N MACs = 2*M*K*N FLOPs and at least
+    reads A, B and writes C."""
     size = itemsize(dtype)
-    if one_of("workload", workload, WORKLOADS) in ("add", "triad"):
+    if one_of("workload", workload, WORKLOADS) in ELEMENTWISE_FLOPS:
         rows, cols = shape
-        return rows * cols * (1 if workload == "add" else 2), 3 * rows * cols * size
+        return rows * cols * ELEMENTWISE_FLOPS[workload], 3 * rows * cols * size
     m, k, n = shape
     return macs.macs_to_flops(macs.matmul_macs(m, k, n)), (m * k + k * n + m * n) * size
 
@@ -126,6 +128,13 @@ def triad_workload(n: int, dtype: str = "float32", framework: str = "numpy", dev
     """STREAM's triad x + 3y of two n x n matrices: one pass over memory where the framework fuses it (XLA), two
     passes and a temporary array where it runs operation by operation (NumPy, eager TensorFlow)."""
     return _workload("triad", n, dtype, framework, device, include_transfer, seed)
+
+
+def chain_workload(n: int, dtype: str = "float32", framework: str = "numpy", device: Any = None,
+                   include_transfer: bool = False, seed: int = 0) -> Workload:
+    """Six element-wise operations, ((3x + y)·2 + x)·5 + y, on two n x n matrices: six passes over memory where the
+    framework runs one operation at a time, one where it fuses them (XLA)."""
+    return _workload("chain", n, dtype, framework, device, include_transfer, seed)
 
 
 def add_workload(n: int, dtype: str = "float32", framework: str = "numpy", device: Any = None,

@@ -16,7 +16,7 @@ from tpu_lecture import hardware
 
 HIGHEST = "highest"  # full float32 products: the precision NumPy always computes in
 DEFAULT = "default"  # the framework's default: TF32 on a GPU that has it, bfloat16 passes on a TPU
-ELEMENTWISE = ("add", "scale", "triad", "copy")  # vector work: no matrix unit, no TF32, no bfloat16 passes
+ELEMENTWISE = ("add", "scale", "triad", "chain", "copy")  # vector work: no matrix unit, no TF32, no bfloat16 passes
 
 
 def precision_level(precision: str | None) -> str:

@@ -156,12 +156,17 @@ def _triad(x: Any, y: Any) -> Any:
     return x + 3 * y
 
 
+def _chain(x: Any, y: Any) -> Any:
+    """((3x + y)·2 + x)·5 + y as eager TensorFlow runs it: six operations, six kernels, one after the other."""
+    return ((x * 3 + y) * 2 + x) * 5 + y
+
+
 def kernel(operation: str, device: Device) -> Callable[..., Any]:
-    """``operation`` ('add', 'matmul' or 'triad', x + 3y) run eagerly on ``device``."""
+    """``operation`` ('add', 'matmul', 'triad' x + 3y or 'chain' ((3x + y)·2 + x)·5 + y) run eagerly on ``device``."""
     tf = module()
 
     _grow_gpu_memory()
-    op = {"add": tf.add, "matmul": tf.matmul, "triad": _triad}[operation]
+    op = {"add": tf.add, "matmul": tf.matmul, "triad": _triad, "chain": _chain}[operation]
     where = device.handle or device.id
 
     def on_device(x: Any, y: Any) -> Any:
