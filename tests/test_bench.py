@@ -344,9 +344,9 @@ def test_default_sizes_small_on_cpu_large_on_accelerators():
 
 def fake_result(name="add 8x8 float32", median=0.001, **extra):
     fields = {"workload": "add", "shape": (8, 8), "size": 8, "dtype": "float32", "device": "AMD EPYC",
-              "device_kind": "cpu", "framework": "numpy", "framework_version": "2.0", "date": "2026-11-26"}
-    return BenchmarkResult(name=name, median=median, min=median, max=median, spread=0.0,
-                           samples=(median,), **{"flops": 64, "bytes_moved": 768, **fields, **extra})
+              "device_kind": "cpu", "framework": "numpy", "framework_version": "2.0", "date": "2026-11-26",
+              "min": median, "max": median, "spread": 0.0, "samples": (median,), "flops": 64, "bytes_moved": 768}
+    return BenchmarkResult(name=name, median=median, **{**fields, **extra})
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -426,7 +426,7 @@ def test_two_processes_appending_at_once_lose_and_interleave_nothing(tmp_path):
 
 # --- the shipped reference results -------------------------------------------------------------------------
 
-FACTS_H200 = {  # FACTS.md, "Measured on one NVIDIA H200": name -> (median s, or rate) as reported
+REPORTED_H200 = {  # the figures the measuring scripts reported on one H200: name -> (median s, or rate)
     "add 16384x16384 float32": ("median", 0.97e-3),
     "add 1024x1024 float32": ("median", 0.07e-3),
     "add 16384x16384 float32 (no sync)": ("median", 0.03e-3),
@@ -436,14 +436,17 @@ FACTS_H200 = {  # FACTS.md, "Measured on one NVIDIA H200": name -> (median s, or
 }
 
 
-def test_reference_results_are_facts_md_figures_labelled_with_their_source():
+def test_reference_results_are_labelled_as_measured_by_other_scripts():
     reference = store.reference_results()
-    assert reference and all(r.source == "FACTS.md: measured on one NVIDIA H200, JAX 0.11.2, Keras 3.15.1, 2026-11-26"
-                           for r in reference)
+    assert reference and all(r.source == "measured on one NVIDIA H200 and its 16-core host (JAX 0.11.2, Keras "
+                                         "3.15.1) on 2026-11-26 by scripts outside this package; not measured by "
+                                         "tpu_lecture's bench" for r in reference)
+    assert all(r.method.startswith("reported") for r in reference)
+    assert "not measured by tpu_lecture's own bench" in store.REFERENCE_PROVENANCE
     assert all(r.date == "2026-11-26" for r in reference)
     assert not [r for r in reference if r.device_kind == "tpu" or "TPU" in (r.device or "")]  # no TPU result ships
     h200 = {r.name: r for r in reference if r.device == "NVIDIA H200" and not r.params.get("series")}
-    for name, (kind, value) in FACTS_H200.items():
+    for name, (kind, value) in REPORTED_H200.items():
         r = h200[name]
         assert (r.median if kind == "median" else r.flops_per_s) == pytest.approx(value)
         assert r.framework == "jax" and r.framework_version == "0.11.2" and r.chip == "H200"
@@ -456,7 +459,7 @@ def test_reference_times_from_rates_are_computed_and_marked_derived():
     assert matmul.median == pytest.approx(2 * 8192**3 / 689e12)
     assert matmul.percent_of_peak == pytest.approx(100 * 689 / 989)
     add = next(r for r in reference if r.name == "add 16384x16384 float32" and r.device == "NVIDIA H200")
-    assert add.derived == () and add.bytes_per_s == pytest.approx(3.3e12, rel=0.01)  # FACTS: 3.3 TB/s
+    assert add.derived == () and add.bytes_per_s == pytest.approx(3.3e12, rel=0.01)  # reported: 3.3 TB/s
     sweep = {(r.dtype, r.size): r.flops_per_s for r in reference if r.params.get("series") == "size sweep"}
     assert sweep[("bfloat16", 256)] == pytest.approx(0.48e12) and sweep[("float32", 16384)] == pytest.approx(332e12)
     mlp = {r.params["batch_size"]: r for r in reference if r.workload == "mlp_epoch" and r.device_kind == "gpu"}
@@ -464,7 +467,7 @@ def test_reference_times_from_rates_are_computed_and_marked_derived():
     assert mlp[1024].median == pytest.approx(50_000 / 240_000)
 
 
-def test_reference_speedups_match_facts_md():
+def test_reference_speedups_match_the_reported_figures():
     table = results.compare(r for r in store.reference_results() if r.workload == "add")
     assert table.speedup("add 16384x16384 float32", table.columns[0]) == pytest.approx(383, rel=0.01)
     assert table.speedup("add 1024x1024 float32", table.columns[0]) == pytest.approx(9.5, rel=0.01)
@@ -529,19 +532,23 @@ def test_plot_speedup_draws_a_bar_per_case():
     assert heights == pytest.approx([4, 100])
 
 
-def test_plot_roofline_places_results_under_the_roof():
+def test_plot_roofline_draws_a_roof_per_format_and_places_results_under_it():
     chip = hardware.get("H200")
     measured = [r for r in store.reference_results() if r.workload in ("add", "matmul") and r.synchronized
                and r.device == "NVIDIA H200"]
     fig = plots.plot_roofline("NVIDIA H200", measured)
     ax = fig.axes[0]
-    roof = ax.get_lines()[0]
-    xs, ys = roof.get_data()
-    assert ys == pytest.approx([chip.attainable_flops(x) for x in xs])
-    points = [c.get_offsets()[0] for c in ax.collections]
-    assert len(points) == len(measured)
-    for x, y in points:
-        assert y <= chip.attainable_flops(x) * 1.0001
+    roofs = [line for line in ax.get_lines() if line.get_label().startswith("roof, ")]
+    assert [line.get_label().split()[1] for line in roofs] == ["bfloat16", "float32", "tfloat32"]
+    for line, fmt in zip(roofs, ("bfloat16", "float32", "tfloat32")):
+        xs, ys = line.get_data()
+        assert ys == pytest.approx([min(chip.peak(fmt), chip.memory_bandwidth * x) for x in xs])
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata()) == 1
+            and line.get_label().startswith("_")]
+    assert len(dots) == len(measured) + len(roofs)  # every result, and each roof's ridge point
+    for r in measured:
+        assert r.flops_per_s <= min(chip.peak(r.peak_dtype), chip.memory_bandwidth * r.intensity) * 1.0001
+    assert "float32 (TF32)" not in fig.axes[0].get_legend_handles_labels()[1]
 
 
 def test_plots_reject_what_they_cannot_draw():
@@ -617,13 +624,14 @@ def test_upgrade_fills_in_what_a_terse_record_leaves_out():
         store.upgrade([1, 2])
 
 
-def test_parse_record_reads_the_current_schema():
+def test_from_dict_reads_the_current_schema_and_keeps_unknown_keys():
     record = fake_result().to_dict()
-    assert record["schema"] == results.SCHEMA
-    parsed = results.parse_record({**record, "unknown": 1, "samples": [1, 2]})
-    assert "unknown" not in parsed and parsed["samples"] == (1.0, 2.0) and parsed["shape"] == (8, 8)
+    assert record["schema"] == results.SCHEMA == 2
+    loaded = BenchmarkResult.from_dict({**record, "unknown": {"a": [1, 2]}, "samples": [1, 2]})
+    assert loaded.extra == {"unknown": {"a": [1, 2]}} and loaded.samples == (1.0, 2.0) and loaded.shape == (8, 8)
+    assert loaded.to_dict()["unknown"] == {"a": [1, 2]}  # written back unchanged
     with pytest.raises(ValueError, match="median must be a positive number of seconds"):
-        results.parse_record({"name": "x", "median": float("inf")})
+        BenchmarkResult.from_dict({"name": "x", "median": float("inf")})
 
 
 # --- a training run as a result ---------------------------------------------------------------------------
@@ -692,3 +700,341 @@ def test_chip_colors_go_by_kind_and_plot_rooflines_needs_chips():
         plots.plot_rooflines([])
     with pytest.raises(ValueError, match="no chip called"):
         plots.plot_rooflines(["TPU v99"])
+
+
+# --- the results store keeps what was saved (issue 15) ---------------------------------------------------------
+
+def _names(path):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = store.load_results(path)
+    return [r.name for r in loaded], [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("tail", [b"", b'{"schema": 2, "name": "cut sh'], ids=["no final newline", "cut record"])
+def test_appending_after_a_partial_last_line_glues_nothing_onto_it(tmp_path, tail):
+    # Before the fix the new record was appended to the partial line: both were lost on the next load.
+    path = tmp_path / "semester.jsonl"
+    store.save_results([fake_result("first"), fake_result("second")], path)
+    path.write_bytes(path.read_bytes().rstrip(b"\n") + (b"\n" + tail if tail else b""))  # a crash, a hand edit
+    store.save_results(fake_result("third"), path)
+    names, warned = _names(path)
+    assert names == ["first", "second", "third"]
+    assert len(warned) == (1 if tail else 0) and (not warned or "semester.jsonl:3: skipped a corrupt" in warned[0])
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_record(tmp_path):
+    # An editor that saves "UTF-8 with BOM": before the fix the first record was skipped as corrupt.
+    path = tmp_path / "bom.jsonl"
+    store.save_results([fake_result("first"), fake_result("second")], path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert _names(path) == (["first", "second"], [])
+
+
+BAD_FIELDS = {  # field: JSON text of the wrong kind that loaded (and broke something later) before the schema
+    "shape": '"1024"',  # became the tuple of characters (1, 0, 2, 4)
+    "flops": '"1e3"',  # a string read as a number
+    "spread": "1e400",  # JSON's 1e400 is infinity to Python: every table and plot broke
+    "samples": "[0.1, 1e400]",
+    "bytes_moved": "1" + "0" * 400,  # OverflowError escaped load_results and lost the whole file
+    "size": '"8"',
+    "date": "20261126",  # runtime_label slices it: repr broke for the record
+    "versions": '{"jax": 0.4}',
+    "reported": '{"flops_per_s": "fast"}',
+    "params": '{"deep": [[[[[[[[[[1]]]]]]]]]]}',  # nesting deeper than any record needs
+    "device": '["NVIDIA", "H200"]',
+    "derived": '"median"',  # became ("m", "e", "d", ...)
+    "peak_is_estimate": '"yes"',
+    "median": "NaN",
+}
+
+
+@pytest.mark.parametrize("key", BAD_FIELDS)
+def test_a_field_of_the_wrong_kind_is_skipped_with_its_line_and_breaks_nothing_later(tmp_path, key):
+    path = tmp_path / "hand_edited.jsonl"
+    good = json.dumps(fake_result("good").to_dict())
+    bad = good[:-1] + f', "{key}": {BAD_FIELDS[key]}}}'  # the last of two equal keys is the one JSON keeps
+    path.write_text("\n".join([good, bad, good]) + "\n")
+    names, warned = _names(path)
+    assert names == ["good", "good"]
+    assert len(warned) == 1 and warned[0].startswith(f"{path}:2: skipped a corrupt results line")
+    assert key in warned[0] or "NaN" in warned[0]
+    loaded = store.load_results(path)
+    results.format_table(loaded), repr(loaded), results.compare(loaded).to_text(), plots.plot_times(loaded)
+
+
+def test_a_record_whose_rates_overflow_or_that_nests_without_end_is_skipped(tmp_path):
+    path = tmp_path / "odd.jsonl"
+    good = json.dumps(fake_result("good").to_dict())
+    overflowing = json.dumps({**fake_result("inf").to_dict(), "flops": 1e300, "median": 1e-300})
+    deep = '{"name": "deep", "median": 1, "params": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path.write_text("\n".join([good, overflowing, deep, good]) + "\n")
+    names, warned = _names(path)
+    assert names == ["good", "good"] and [w.split(": ")[0] for w in warned] == [f"{path}:2", f"{path}:3"]
+    assert "overflow" in warned[0]
+
+
+def test_a_record_of_a_newer_schema_is_reported_not_misread(tmp_path):
+    path = tmp_path / "future.jsonl"
+    future = {**fake_result("from the future").to_dict(), "schema": 3, "median": {"value": 1, "unit": "s"}}
+    path.write_text(json.dumps(future) + "\n" + json.dumps(fake_result("today").to_dict()) + "\n")
+    names, warned = _names(path)
+    assert names == ["today"] and len(warned) == 1
+    assert "newer schema" in warned[0] and "schema 3" in warned[0] and "upgrade the package" in warned[0]
+
+
+def test_unknown_keys_survive_a_load_and_a_save(tmp_path):
+    path, copy = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    path.write_text(json.dumps({**fake_result().to_dict(), "gpu_clock_mhz": 1980, "notes": {"by": "me"}}) + "\n")
+    store.save_results(store.load_results(path), copy)
+    stored = json.loads(copy.read_text())
+    assert stored["gpu_clock_mhz"] == 1980 and stored["notes"] == {"by": "me"}
+
+
+def test_schema_1_records_get_the_peak_of_the_format_that_ran():
+    old = {"schema": 1, "name": "matmul 64x64x64 float32", "workload": "matmul", "shape": [64, 64, 64],
+           "dtype": "float32", "precision": "default", "device": "NVIDIA H100 80GB HBM3", "chip": "H100",
+           "median": 1e-3, "peak_flops": 989e12, "peak_dtype": "bfloat16"}  # schema 1: the headline peak
+    r = BenchmarkResult.from_dict(store.upgrade(old))
+    assert (r.peak_dtype, r.peak_flops) == ("tfloat32", 494.5e12)
+    cpu = {"schema": 1, "name": "matmul 64x64x64 bfloat16", "workload": "matmul", "shape": [64, 64, 64],
+           "dtype": "bfloat16", "median": 1e-3, "peak_flops": 1e11, "peak_dtype": "float32", "peak_is_estimate": True}
+    r = BenchmarkResult.from_dict(store.upgrade(cpu))
+    assert r.peak_flops is None and r.percent_of_peak is None and "no bfloat16 peak" in r.peak_note
+
+
+_KILLER = textwrap.dedent("""
+    import os, random, signal, sys, time
+    from tpu_lecture.bench import store
+    from tpu_lecture.bench.record import BenchmarkResult
+
+    path, kills = sys.argv[1], int(sys.argv[2])
+    rng = random.Random(12)
+    for k in range(kills):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the writer: saves batches until it is killed
+            os.close(read)
+            if k % 2:  # a slow disk: 64 bytes a write, so that a kill cuts a record in two
+                real = os.write
+                def slow(fd, data, real=real):
+                    if fd == write:
+                        return real(fd, data)
+                    time.sleep(0.0002)
+                    return real(fd, bytes(data[:64]))
+                os.write = slow
+            for i in range(10**9):
+                store.save_results([BenchmarkResult(name=f"{k} {i} {j}", median=1.0, note="x" * 300)
+                                    for j in range(3)], path)
+                os.write(write, f"{k} {i}\\n".encode())
+        os.close(write)
+        first = b""
+        while not first.endswith(b"\\n"):  # the first batch saved: from here on, kill at a random moment
+            chunk = os.read(read, 1)
+            if not chunk:
+                break
+            first += chunk
+        time.sleep(rng.uniform(0.0, 0.03))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        with os.fdopen(read) as confirmed:
+            print(first.decode() + confirmed.read(), end="", flush=True)
+""")
+
+
+def test_killing_writers_in_the_middle_of_save_results_loses_no_saved_record(tmp_path):
+    # Fault injection: 60 writers, each killed with SIGKILL at a random moment after its first save (half of them
+    # on a "slow disk" that writes 64 bytes at a time). Every batch a writer had finished saving must still load.
+    path = tmp_path / "semester.jsonl"
+    done = subprocess.run([sys.executable, "-c", _KILLER, str(path), "60"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    confirmed = [line.split() for line in done.stdout.splitlines()]
+    names, warned = _names(path)
+    saved = {f"{k} {i} {j}" for k, i in confirmed for j in range(3)}
+    assert len({k for k, _ in confirmed}) == 60, "every writer was killed after its first save"
+    assert saved <= set(names), f"lost {len(saved - set(names))} saved records"
+    assert len(names) == len(set(names)) and warned, "some kills cut a record: the fault was exercised"
+    assert all("skipped a corrupt results line" in w for w in warned) and len(warned) <= 60
+
+
+# --- the peak of the number format that ran ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("chip", "dtype", "precision", "workload", "expected"), [
+    ("H200", "float32", "default", "matmul", ("tfloat32", 494.5e12)),  # JAX's and TF's default: TF32
+    ("H200", "float32", "highest", "matmul", ("float32", 67e12)),
+    ("H200", "float32", "default (TF32)", "mlp_epoch", ("tfloat32", 494.5e12)),  # training is matrix products
+    ("H200", "float32", None, "add", ("float32", 67e12)),  # element-wise: no tensor cores
+    ("H200", "bfloat16", "default", "matmul", ("bfloat16", 989e12)),
+    ("T4", "float32", "default", "matmul", ("float32", 8.1e12)),  # Turing has no TF32
+    ("T4", "float16", "default", "matmul", ("float16", 65e12)),
+    ("T4", "bfloat16", "default", "matmul", (None, None)),  # no bfloat16 on a T4
+    ("TPU v5e", "float32", "default", "matmul", (None, None)),  # bfloat16 passes: no float32 peak
+    ("TPU v5e", "float32", "highest", "matmul", (None, None)),
+    ("TPU v5e", "bfloat16", "default", "matmul", ("bfloat16", 197e12)),
+])
+def test_percent_of_peak_uses_the_peak_of_the_format_that_ran(chip, dtype, precision, workload, expected):
+    clock = Clock([1.0] * 2)
+    r = bench.benchmark(clock.work, warmup=0, repeat=2, timer=clock, flops=1e12, device=hardware.get(chip),
+                        info={"dtype": dtype, "precision": precision, "workload": workload})
+    assert (r.peak_dtype, r.peak_flops) == expected
+    if expected[0] is None:
+        assert r.percent_of_peak is None and r.peak_note and "no % of peak" in repr(r)
+        assert ("bfloat16 passes" in r.peak_note) == chip.startswith("TPU")
+    else:
+        assert r.percent_of_peak == pytest.approx(100 * 1e12 / expected[1])
+
+
+def test_a_real_float32_matmul_records_its_precision():
+    work = workloads.matmul_workload(16, framework="jax")
+    assert work.info["precision"] == "default"
+    assert workloads.matmul_workload(16, framework="numpy").info["precision"] == "highest"
+    assert workloads.add_workload(16, framework="jax").info["precision"] is None
+
+
+# --- noisy timings: spread shown, interleaved rounds, the lowest median --------------------------------------------
+
+def test_a_spread_above_the_limit_is_shown_as_noisy():
+    noisy = fake_result(spread=0.35)
+    assert noisy.noisy and "NOISY" in repr(noisy) and "NOISY" in results.format_table([noisy])
+    quiet = fake_result(spread=0.05)
+    assert not quiet.noisy and "NOISY" not in repr(quiet)
+    table = results.compare([noisy, fake_result(device="other", spread=0.01)]).to_text()
+    assert "(noisy)" in table and "re-measure" in table
+
+
+def test_interleaved_rounds_keep_the_quietest_round_and_remeasure_noisy_ones():
+    calls = []
+
+    def contender(name, medians, spreads):
+        def measure():
+            i = sum(1 for c in calls if c == name)
+            calls.append(name)
+            return fake_result(name, median=medians[i], spread=spreads[i], samples=(medians[i],) * 3)
+        return measure
+
+    found = bench.interleave({"a": contender("a", [3.0, 1.0, 2.0], [0.0] * 3),
+                              "b": contender("b", [5.0, 4.0, 6.0, 4.5, 4.2, 4.1], [0.5] * 6)},
+                             rounds=3, max_rounds=6)
+    assert calls[:6] == ["a", "b", "b", "a", "a", "b"]  # the order turns each round
+    assert calls[6:] == ["b", "b", "b"]  # only the noisy one is measured again
+    assert found["a"].median == 1.0 and found["a"].params["round_medians"] == [3.0, 1.0, 2.0]
+    assert "lowest median of 3 interleaved rounds" in found["a"].method and len(found["a"].samples) == 9
+    assert found["b"].median == 4.0 and found["b"].noisy  # still noisy after 6 rounds: shown as such
+    with pytest.raises(TypeError, match="returned int"):
+        bench.interleave({"x": lambda: 1})
+
+
+def test_a_sweep_in_rounds_interleaves_every_case_and_keeps_the_quietest():
+    found = workloads.sweep(workloads=["add"], sizes=[8, 16], dtypes=["float32"], frameworks=["numpy"],
+                            rounds=2, quick=True, progress=False)
+    assert [r.size for r in found] == [8, 16]
+    assert all(len(r.params["round_medians"]) >= 2 and r.median == min(r.params["round_medians"]) for r in found)
+
+
+@pytest.mark.parametrize(("this", "other", "words"), [
+    (1.0, 2.5, "2.5x faster"), (2.5, 1.0, "2.5x slower"), (1.0, 1.05, "about as fast (within 10%)"),
+    (1.0, 385.0, "385x faster"), (1.0 / 0.4, 1.0, "2.5x slower"),  # never "0.4x faster"
+])
+def test_speed_ratios_are_worded_so_that_they_hold_both_ways(this, other, words):
+    assert str(results.speed_ratio(this, other)) == words
+
+
+def test_a_noisy_comparison_within_its_spread_is_inconclusive_and_beyond_it_stands():
+    assert results.speed_ratio(fake_result(median=1.0, spread=0.5), 1.4).verdict == "inconclusive"
+    assert results.speed_ratio(fake_result(median=1.0, spread=0.5), 11.0).verdict == "faster"  # far beyond the noise
+    assert results.speed_ratio(fake_result(median=1.0, spread=0.15), 1.12).verdict == "about as fast"
+    spreads = results.speed_ratio(fake_result(median=1.0, spread=0.15), fake_result(median=1.2, spread=0.1))
+    assert spreads.margin == pytest.approx(0.25) and spreads.verdict == "about as fast"
+    with pytest.raises(ValueError, match="positive seconds"):
+        results.speed_ratio(0.0, 1.0)
+
+
+# --- this runtime's roofs, measured -------------------------------------------------------------------------------
+
+def test_the_memory_and_compute_roofs_of_this_runtime_are_measured():
+    from tpu_lecture.bench import roofs
+
+    found = roofs.measure(megabytes=4, n=64, rounds=1, target_time=0.01)
+    memory, [compute] = found.memory, found.compute
+    assert memory.bytes_per_s == max(memory.params["kernels"].values()) > 0
+    assert set(memory.params["kernels"]) == {"copy", "add"} and "STREAM" in memory.source
+    assert compute.flops == 2 * 64**3 and compute.peak_dtype == "float32"
+    chip = found.chip
+    assert (chip.memory_bandwidth, chip.peak_flops) == (memory.bytes_per_s, compute.flops_per_s)
+    assert chip.ridge_point == pytest.approx(compute.flops_per_s / memory.bytes_per_s)
+    assert "measured here" in chip.source and "Roofs(memory" in repr(found)
+
+
+def test_a_measured_chip_holds_one_peak_per_dtype_measured():
+    from tpu_lecture.bench import roofs
+
+    memory = fake_result("memory", median=1.0, bytes_moved=2e9, flops=None, device_kind="gpu", device="GPU")
+    f32 = fake_result("f32", median=1.0, flops=3e14, bytes_moved=None, peak_dtype="tfloat32", dtype="float32")
+    bf16 = fake_result("bf16", median=1.0, flops=6e14, bytes_moved=None, peak_dtype="bfloat16", dtype="bfloat16")
+    chip = roofs.measured_chip(memory, [f32, bf16])
+    assert chip.peaks == {"tfloat32": 3e14, "bfloat16": 6e14} and chip.kind == "gpu"
+    with pytest.raises(ValueError, match="needs a memory roof"):
+        roofs.measured_chip(f32, [bf16])
+
+
+def test_a_sweep_skips_cases_that_do_not_fit_in_memory_or_would_take_minutes(monkeypatch):
+    found = workloads.sweep(workloads=["add"], sizes=[10**6], dtypes=["float32"], frameworks=["numpy"],
+                            progress=False)
+    assert list(found) == [] and "GB of host memory" in found.skipped[0] and "smaller size" in found.skipped[0]
+    monkeypatch.setattr(workloads, "_free_memory", lambda: None)
+    slow = workloads.sweep(workloads=["matmul"], sizes=[200_000], dtypes=["float32"], frameworks=["numpy"],
+                           progress=False)
+    assert list(slow) == [] and "minutes on this CPU" in slow.skipped[0]
+
+
+def test_the_triad_counts_two_flops_per_element_over_three_arrays():
+    assert workloads.workload_counts("triad", (4, 8), "float32") == (64, 3 * 32 * 4)
+    for framework in ("numpy", "jax"):
+        work = workloads.triad_workload(8, framework=framework)
+        a, b = workloads.host_arrays(8, "float32")
+        assert np.allclose(np.asarray(work.fn(*work.args)), a + 3 * b)
+
+
+def test_a_measured_roofline_joins_each_series_and_draws_noisy_points_hollow():
+    from tpu_lecture.bench import roofs
+
+    memory = fake_result("memory", median=1.0, bytes_moved=10e9, flops=None)
+    compute = fake_result("compute", median=1.0, flops=100e9, bytes_moved=None, peak_dtype="float32")
+    chip = roofs.measured_chip(memory, compute)
+    series = [fake_result(f"matmul {n}", workload="matmul", dtype="float32", median=1e-3, flops=2.0 * n**3,
+                          bytes_moved=12.0 * n * n, peak_dtype="float32", spread=0.5 if n == 64 else 0.0)
+              for n in (32, 64, 128)]
+    ax = plots.plot_roofline(chip, series).axes[0]
+    [curve] = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert list(curve.get_xdata()) == sorted(r.intensity for r in series)
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata()) == 1
+            and line.get_label().startswith("_") and line.get_markersize() == 6]
+    hollow = [line for line in dots if line.get_markerfacecolor() == "white"]
+    assert len(dots) == 3 and [line.get_xdata()[0] for line in hollow] == [series[1].intensity]
+
+
+def test_a_real_clock_records_how_many_cores_the_calls_kept_busy():
+    x = np.ones((256, 256), np.float32)
+    real = bench.benchmark(np.matmul, x, x, repeat=5)
+    assert 0 < real.params["cores_busy"] <= 1.5 * __import__("os").cpu_count()
+    clock = Clock([0.1] * 3)
+    assert "cores_busy" not in bench.benchmark(clock.work, warmup=0, repeat=3, timer=clock).params  # a fake clock
+
+
+def test_roofs_are_raised_to_the_best_rate_measured_on_arrays_as_large():
+    from tpu_lecture.bench import roofs
+
+    memory = fake_result("STREAM copy", median=1.0, bytes_moved=10e9, flops=None, workload="copy",
+                         params={"megabytes": 64})
+    compute = fake_result("matmul 1024", median=1.0, flops=100e9, bytes_moved=None, workload="matmul", size=1024)
+    faster_add = fake_result("add 4096", median=1.0, bytes_moved=12e9, size=4096)  # 64 MiB arrays: counts
+    small_add = fake_result("add 256", median=1.0, bytes_moved=40e9, size=256)  # in the caches: does not
+    unsynced = fake_result("add 4096 no sync", median=1.0, bytes_moved=1e15, size=4096, synchronized=False)
+    faster_matmul = fake_result("matmul 1024 tf", median=1.0, flops=150e9, workload="matmul", size=1024)
+    raised = roofs.Roofs(memory, [compute]).raised_by([faster_add, small_add, unsynced, faster_matmul])
+    assert raised.memory is faster_add and raised.compute == [faster_matmul]
+    assert raised.chip.memory_bandwidth == 12e9 and raised.chip.peak_flops == 150e9
+    assert roofs.Roofs(memory, [compute]).raised_by([small_add]).memory is memory

@@ -215,7 +215,7 @@ def test_hardware_hint(paths, environ, installed, expected):
 def test_keras_backend_sources(tmp_path):
     keras = SimpleNamespace(backend=SimpleNamespace(backend=lambda: "jax"))
     assert runtime.keras_backend({"KERAS_BACKEND": "torch"}, {"keras": keras}) == ("jax", "Keras already imported")
-    assert runtime.keras_backend({"KERAS_BACKEND": "torch"}, {}) == ("torch", "KERAS_BACKEND")
+    assert runtime.keras_backend({"KERAS_BACKEND": "jax"}, {}) == ("jax", "KERAS_BACKEND")
     config = tmp_path / "keras.json"
     config.write_text(json.dumps({"backend": "jax", "floatx": "float32"}))
     assert runtime.keras_backend({}, {}, config) == ("jax", str(config))
@@ -223,6 +223,19 @@ def test_keras_backend_sources(tmp_path):
     config.write_text("{not json")
     assert runtime.keras_backend({}, {}, config) == ("tensorflow", "Keras' default")
     assert runtime.keras_backend({}, {}, tmp_path / "missing.json") == ("tensorflow", "Keras' default")
+
+
+@pytest.mark.parametrize("bad", ["torch", "tensorflw", "JAX", "numpy"])
+def test_an_unsupported_keras_backend_is_warned_about_where_it_is_read(bad):
+    # Before the fix the value went through silently and failed later, as a traceback from Keras's import.
+    with pytest.warns(runtime.BackendWarning, match=f"KERAS_BACKEND='{bad}' is not a Keras backend this lecture "
+                                                    "runs on: set it to 'tensorflow' or 'jax'"):
+        assert runtime.keras_backend({"KERAS_BACKEND": bad}, {}) == (bad, "KERAS_BACKEND")
+    environ = {"KERAS_BACKEND": bad}
+    with pytest.warns(runtime.BackendWarning, match=f"KERAS_BACKEND='{bad}'"):
+        chosen = runtime.use_best_backend(environ, modules={}, paths=lambda pattern: [],
+                                          installed=lambda name: True)
+    assert chosen == "tensorflow" and environ == {"KERAS_BACKEND": "tensorflow"}  # replaced before Keras reads it
 
 
 def test_accelerator_kind_is_free_without_accelerator_hardware():
@@ -261,10 +274,10 @@ def both_installed(module):
 
 
 def test_users_keras_backend_wins():
-    environ = {"KERAS_BACKEND": "torch"}
+    environ = {"KERAS_BACKEND": "jax"}
     chosen = runtime.use_best_backend(environ, modules={}, probes={"tensorflow": exploding_probe,
                                                                   "jax": exploding_probe})
-    assert chosen == "torch" and environ == {"KERAS_BACKEND": "torch"}
+    assert chosen == "jax" and environ == {"KERAS_BACKEND": "jax"}
 
 
 def test_no_tpu_means_tensorflow_without_asking_any_framework():
@@ -420,7 +433,8 @@ def test_jax_is_not_asked_once_tensorflow_holds_the_tpu(monkeypatch):
 
 # --- what every adapter offers -------------------------------------------------------------------------------
 
-BASICS = ("NAME", "TITLE", "MODULES", "HOST_ONLY", "REPORTED", "probe", "sync", "device_of", "place", "kernel")
+BASICS = ("NAME", "TITLE", "MODULES", "HOST_ONLY", "REPORTED", "probe", "sync", "device_of", "place", "kernel",
+          "module", "matmul_precision")
 KERAS = ("distribution", "replicas", "build_in")
 
 
@@ -614,3 +628,66 @@ def test_tensorflow_builds_inside_the_strategy_scope():
     assert tf_adapter.build_in(Scope(), view, {}, lambda: "built", (), {}) == "built" and entered == [1]
     with pytest.raises(TypeError, match="has no scope"):
         tf_adapter.build_in(object(), view, {}, dict, (), {})
+
+
+# --- quiet frameworks, matmul precision, the triad kernel ------------------------------------------------------
+
+_TF_IMPORT = {
+    "plain": "import tensorflow as tf; tf.config.list_physical_devices()",
+    "adapter": "from tpu_lecture.runtime import tensorflow as t; tf = t.module(); tf.config.list_physical_devices()",
+}
+
+
+def _stderr_of(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stderr
+
+
+def test_the_tensorflow_adapter_imports_tensorflow_without_its_start_up_lines():
+    from tpu_lecture.runtime.quiet import is_framework_noise
+
+    plain = [line for line in _stderr_of(_TF_IMPORT["plain"]).splitlines() if is_framework_noise(line)]
+    assert plain, "a plain import of TensorFlow here logs start-up lines: the fault the adapter keeps out"
+    quiet = _stderr_of(_TF_IMPORT["adapter"] + "; import warnings; warnings.warn('a warning that matters')")
+    assert not [line for line in quiet.splitlines() if is_framework_noise(line)]
+    assert "a warning that matters" in quiet
+
+
+def test_quiet_stderr_passes_on_everything_but_the_noise(capfd):
+    from tpu_lecture.runtime.quiet import quiet_stderr
+
+    with quiet_stderr():
+        os.write(2, b"I0000 00:00:1796171095.427190   29829 cuda_platform.cc:52] failed call to cuInit\n")
+        os.write(2, b"UserWarning: CIFAR-10 is not available, using stand-in data\n")
+    err = capfd.readouterr().err
+    assert "cuInit" not in err and "CIFAR-10 is not available" in err
+
+
+def test_import_quietly_gives_the_module_or_none(monkeypatch):
+    assert core.import_quietly("numpy") is np
+    monkeypatch.setattr(machine, "installed", lambda name: False)
+    assert core.import_quietly("tensorflow") is None and core.import_quietly("jax") is None
+
+
+def test_matmul_precision_follows_each_frameworks_setting(monkeypatch):
+    import jax
+    import tensorflow as tf
+
+    assert numpy_adapter.matmul_precision() == "highest"
+    assert jax_adapter.matmul_precision() == "default"
+    with jax.default_matmul_precision("highest"):
+        assert jax_adapter.matmul_precision() == "highest"
+    assert tf_adapter.matmul_precision() == "default"  # TF32 allowed: TensorFlow's default
+    monkeypatch.setattr(tf.config.experimental, "tensor_float_32_execution_enabled", lambda: False)
+    assert tf_adapter.matmul_precision() == "highest"
+
+
+@pytest.mark.parametrize("name", ["numpy", "jax", "tensorflow"])
+def test_every_adapter_computes_the_triad(name):
+    found = runtime.adapter(name)
+    device = runtime.framework(name).devices[0]
+    x, y = np.arange(6, dtype=np.float32).reshape(2, 3), np.ones((2, 3), np.float32)
+    got = found.kernel("triad", device)(found.place(x, device), found.place(y, device))
+    assert np.array_equal(np.asarray(got), x + 3 * y)

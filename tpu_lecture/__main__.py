@@ -150,11 +150,21 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if save is not None:
         with open(save, "a", encoding="utf-8"):  # fails now, not after minutes of sweeping
             pass
-    found = matrix_ops.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks,
-                             include_transfer=args.include_transfer)
-    print(record.format_table(found))
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    try:
+        found = matrix_ops.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks, dtypes=args.dtypes,
+                                 include_transfer=args.include_transfer, rounds=rounds)
+    except MemoryError:
+        print("error: the sweep ran out of memory: choose smaller --sizes", file=sys.stderr)
+        return 2
+    if found:
+        print(record.format_table(found))
     for reason in found.skipped:
         print(f"skipped {reason}")
+    if not found:
+        print(f"error: no case of the sweep ran here: all {len(found.skipped)} were skipped (reasons above)",
+              file=sys.stderr)
+        return 2
     if len({r.runtime_label for r in found}) > 1:
         print()
         print(record.compare(found).to_text())
@@ -172,6 +182,9 @@ def _cmd_handout(args: argparse.Namespace) -> int:
         print(f"wrote {page.path} ({page.path.stat().st_size / 1e6:.1f} MB, {page.figures} figures)")
     print(f"wrote {Path(args.out) / 'index.html'}: {len(pages)} pages that open in a browser with no network")
     return 0
+
+
+BENCH_DTYPES = ("float32", "bfloat16", "float16", "float64", "int8")  # bench.matrix_ops.BYTES_PER_ELEMENT's
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"only these of {', '.join(frameworks)} (default: every one installed)")
     bench.add_argument("--include-transfer", action="store_true",
                        help="also time the host-to-device copy of the inputs (to show what it costs)")
+    bench.add_argument("--dtypes", nargs="+", choices=list(BENCH_DTYPES), default=["float32", "bfloat16"],
+                       metavar="DTYPE", help=f"number formats, of {', '.join(BENCH_DTYPES)} (default float32 bfloat16)")
+    bench.add_argument("--rounds", type=positive_int, metavar="N",
+                       help="interleaved rounds per case, the quietest kept (default 3, or 1 with --quick)")
     bench.set_defaults(func=_cmd_bench)
 
     handout = sub.add_parser("handout", help="each notebook as stored, as an HTML page that opens offline")

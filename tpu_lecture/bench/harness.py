@@ -2,9 +2,11 @@
 
 ``benchmark(fn, *args)`` times ``fn(*args)`` the way an accelerator must be timed: after warm-up (the first
 call compiles), waiting for the device to finish every call (accelerators run asynchronously), repeating
-until a target time is filled. It checks its arguments, times, then describes the result (device, peak,
-versions). ``result_from_training`` describes a training run timed by ``models.train`` the same way.
-Frameworks are reached through :mod:`tpu_lecture.runtime`.
+until a target time is filled. It checks its arguments, times, then describes the result (device, the peak of
+the number format that ran — ``device_fields`` —, versions). On a busy machine ``interleave`` times contenders in
+rounds, in turn, and keeps each one's quietest round (``combine_rounds``); a spread still above
+``record.SPREAD_LIMIT`` stays NOISY. ``result_from_training`` describes a training run timed by ``models.train``
+the same way. Frameworks are reached through :mod:`tpu_lecture.runtime`.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from tpu_lecture import hardware
-from tpu_lecture.bench.record import BenchmarkResult
+from tpu_lecture.bench import peaks
+from tpu_lecture.bench.record import BenchmarkResult, format_seconds
 from tpu_lecture.checks import one_of, positive, whole_number
 from tpu_lecture.runtime import runtime
 from tpu_lecture.runtime.machine import Device, host_cpu_name
@@ -73,7 +76,9 @@ def benchmark(
     framework needs (JAX: ``block_until_ready``; TensorFlow: ``sync_devices``; NumPy: nothing), found from
     ``framework`` or the result's type; a callable is used as the sync itself; ``sync=False`` times only the
     launch, to show that mistake, and the result says so. ``device`` (a name, a ``hardware.Chip`` or a
-    ``runtime.Device``; found from the result when None) gives the peak for ``percent_of_peak``.
+    ``runtime.Device``; found from the result when None) gives the peak for ``percent_of_peak``, that of the
+    number format ``info["dtype"]`` ran in (``bench.peaks``). With the real clock, ``params["cores_busy"]`` is the
+    host CPU time of the timed calls over their wall time: how many cores they kept busy (threads at work).
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function to time, not {type(fn).__name__}")
@@ -83,8 +88,11 @@ def benchmark(
     _check_sync_and_device(sync, framework, device, info)
     timing = _time(fn, args, name, repeats, sync, framework, timer)
     found = timing.framework or runtime.framework_of(timing.out) or runtime.PYTHON
-    where = _where(runtime.device_of(timing.out, found) if device is None else device)
     extra = _info_fields(info)
+    if timer is time.perf_counter and sum(timing.samples) > 0:  # a real clock: how many cores the calls kept busy
+        extra["params"] = {**extra.get("params", {}), "cores_busy": round(timing.cpu_seconds / sum(timing.samples), 2)}
+    how = {k: extra.get(k) for k in ("dtype", "precision", "workload")}
+    where = device_fields(runtime.device_of(timing.out, found) if device is None else device, **how)
     return BenchmarkResult(
         name=name, samples=tuple(timing.samples), first_call=timing.first_call, item_unit=item_unit,
         synchronized=sync is not False, **work, **summarize(timing.samples), **where,
@@ -123,7 +131,7 @@ class Repeats:
 _MEASURED = frozenset({
     "name", "samples", "first_call", "median", "min", "max", "spread", "flops", "bytes_moved", "items", "item_unit",
     "synchronized", "date", "package_version", "environment", "host", "device", "device_kind", "chip",
-    "peak_flops", "peak_dtype", "peak_bandwidth", "peak_is_estimate", "derived", "reported",
+    "peak_flops", "peak_dtype", "peak_bandwidth", "peak_is_estimate", "peak_note", "derived", "reported", "extra",
 })
 
 
@@ -155,6 +163,7 @@ class Timing:
     first_call: float | None
     out: Any
     framework: str | None
+    cpu_seconds: float = 0.0  # host CPU time of this process (all its threads) over the timed calls
 
 
 def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync: bool | Callable[[Any], None],
@@ -184,6 +193,7 @@ def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync
     samples: list[float] = []
     wanted, enough, stop_at = repeats.limits()  # plain locals: the loop costs a few tens of nanoseconds a call
     elapsed = 0.0
+    cpu_start = time.process_time()
     while True:
         start = timer()
         out = call("timed", len(samples))
@@ -192,7 +202,7 @@ def _time(fn: Callable[..., Any], args: tuple, name: str, repeats: Repeats, sync
         elapsed += took
         if len(samples) >= wanted or (len(samples) >= enough and elapsed >= stop_at):
             break
-    return Timing(samples, first_call, out, framework)
+    return Timing(samples, first_call, out, framework, time.process_time() - cpu_start)
 
 
 def _framework_to_wait_for(out: Any, args: tuple) -> str:
@@ -207,36 +217,85 @@ def _framework_to_wait_for(out: Any, args: tuple) -> str:
     return found
 
 
+# --- re-measuring noisy timings: interleaved rounds, the lowest median ---------------------------------------------
+
+def combine_rounds(rounds: Sequence[BenchmarkResult]) -> BenchmarkResult:
+    """One result from one case measured in several rounds: the round with the lowest median, with every
+    round's samples, min and max. On a busy machine other work only ever slows a call down, so the quietest
+    round is the best estimate of the case's own time; its spread is that round's, and above
+    ``record.SPREAD_LIMIT`` it stays NOISY."""
+    if not rounds:
+        raise ValueError("no rounds to combine: measure the case at least once")
+    best = min(rounds, key=lambda r: r.median)
+    if len(rounds) == 1:
+        return best
+    samples = tuple(x for r in rounds for x in r.samples)
+    medians = [r.median for r in rounds]
+    method = (f"lowest median of {len(rounds)} interleaved rounds "
+              f"({', '.join(format_seconds(m) for m in medians)})")
+    return replace(best, samples=samples, min=min(samples or medians), max=max(samples or medians), method=method,
+                   first_call=rounds[0].first_call, params={**best.params, "round_medians": medians})
+
+
+def interleave(contenders: Mapping[str, Callable[[], BenchmarkResult]], rounds: int = 3,
+               max_rounds: int = 6) -> dict[str, BenchmarkResult]:
+    """Time several contenders fairly on a busy machine: each round calls every one in turn (the order rotating),
+    so a burst of other work hits all alike; each result is then ``combine_rounds`` of its rounds. Contenders
+    still NOISY after ``rounds`` are measured again, one round at a time, up to ``max_rounds``."""
+    rounds = whole_number("rounds", rounds)
+    max_rounds = whole_number("max_rounds", max_rounds, rounds)
+    if not contenders:
+        raise ValueError("no contenders to time: pass a dict of name: function returning a BenchmarkResult")
+    names = list(contenders)
+    measured: dict[str, list[BenchmarkResult]] = {name: [] for name in names}
+    for i in range(max_rounds):
+        wanted = names if i < rounds else [n for n in names if combine_rounds(measured[n]).noisy]
+        if not wanted:
+            break
+        shift = i % len(wanted)
+        for name in wanted[shift:] + wanted[:shift]:
+            result = contenders[name]()
+            if not isinstance(result, BenchmarkResult):
+                raise TypeError(f"contender {name!r} returned {type(result).__name__}, not a BenchmarkResult")
+            measured[name].append(result)
+    return {name: combine_rounds(measured[name]) for name in names}
+
+
 # --- describing a result: where it ran, the peak there, versions ------------------------------------------------
 
-def _where(device: Any) -> dict[str, Any]:
-    """Device name, kind and the peak of the chip it is, for a device given or found from the result."""
+def device_fields(device: Any, dtype: str | None = None, precision: str | None = None,
+                  workload: str | None = None) -> dict[str, Any]:
+    """A result's device fields for a device given (a name, a ``hardware.Chip``, a ``runtime.Device``): its name,
+    kind and the peak of the number format ``dtype`` ran in there (``bench.peaks``: TF32 for a default float32
+    product on a recent GPU, none for float32 on a TPU). Pass the dtype: without it the chip's headline peak is
+    taken, and the result says so."""
+    how = {"dtype": dtype, "precision": precision, "workload": workload}
     if isinstance(device, hardware.Chip):
-        return _peak(device.name, device.kind, device, per_device=False)
+        return _peak(device.name, device.kind, device, per_device=False, **how)
     if isinstance(device, Device):
-        return _named(device.name, device.platform)
+        return _named(device.name, device.platform, **how)
     if isinstance(device, str):
         if device.lower() in ("cpu", "host"):
-            return _named(host_cpu_name(), "cpu")
+            return _named(host_cpu_name(), "cpu", **how)
         chip = hardware.match(device)
-        return _named(device, chip.kind if chip else None)
+        return _named(device, chip.kind if chip else None, **how)
     raise TypeError(f"device must be a name, a hardware.Chip or a runtime.Device, not {type(device).__name__}")
 
 
-def _named(name: str, kind: str | None) -> dict[str, Any]:
+def _where(device: Any, **how: Any) -> dict[str, Any]:
+    """``device_fields`` under its older name."""
+    return device_fields(device, **how)
+
+
+def _named(name: str, kind: str | None, **how: Any) -> dict[str, Any]:
     """A device by name and kind, with the peak of its chip (a CPU's estimated from this machine)."""
-    return _peak(name, kind, _cpu_chip() if kind == "cpu" else hardware.match(name))
+    return _peak(name, kind, _cpu_chip() if kind == "cpu" else hardware.match(name), **how)
 
 
-def _peak(name: str, kind: str | None, chip: hardware.Chip | None, per_device: bool = True) -> dict[str, Any]:
+def _peak(name: str, kind: str | None, chip: hardware.Chip | None, per_device: bool = True,
+          **how: Any) -> dict[str, Any]:
     """The result's device fields: name, kind and, where the chip is known, its peaks (per device, or the chip's)."""
-    where: dict[str, Any] = {"device": name, "device_kind": kind}
-    if chip is not None:
-        where.update(chip=None if chip.estimate else chip.name,
-                     peak_flops=chip.peak_flops_per_device if per_device else chip.peak_flops,
-                     peak_dtype=chip.peak_dtype, peak_bandwidth=chip.memory_bandwidth,
-                     peak_is_estimate=chip.estimate)
-    return where
+    return {"device": name, "device_kind": kind, **peaks.peak_fields(chip, per_device=per_device, **how)}
 
 
 def _info_fields(info: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -8,31 +8,36 @@ runs them all with a progress bar. Frameworks are reached through :mod:`tpu_lect
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tpu_lecture import macs
-from tpu_lecture.bench.harness import benchmark
+from tpu_lecture.bench.harness import benchmark, combine_rounds
 from tpu_lecture.bench.record import BenchmarkResult
 from tpu_lecture.checks import one_of, whole_number
 from tpu_lecture.runtime import runtime
 from tpu_lecture.runtime.machine import Device
 
-WORKLOADS = ("add", "matmul")
+WORKLOADS = ("add", "matmul", "triad", "chain")
+BENCHMARK_ONE = ("add", "matmul")  # what a sweep runs unless told otherwise; triad and chain show fusion
+ELEMENTWISE_FLOPS = {"add": 1, "triad": 2, "chain": 6}  # FLOPs per element; each reads x and y and writes once
 BYTES_PER_ELEMENT = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
 # --- what one call of a workload does ---------------------------------------------------------------------
 
 def workload_counts(workload: str, shape: Sequence[int], dtype: str) -> tuple[int, int]:
-    """(FLOPs, bytes moved) of one call: add reads two n x n arrays and writes one, one FLOP per element;
-    matmul M x K @ K x N does M*K*N MACs = 2*M*K*N FLOPs and at least reads A, B and writes C."""
+    """(FLOPs, bytes moved) of one call: add reads two n x n arrays and writes one, one FLOP per element; triad
+    x + 3y and chain ((3x + y)·2 + x)·5 + y move the same, 2 and 6 FLOPs per element (STREAM's count: one pass that
+    keeps no temporary array in memory); matmul M x K @ K x N does M*K*N MACs = 2*M*K*N FLOPs and at least
+    reads A, B and writes C."""
     size = itemsize(dtype)
-    if one_of("workload", workload, WORKLOADS) == "add":
+    if one_of("workload", workload, WORKLOADS) in ELEMENTWISE_FLOPS:
         rows, cols = shape
-        return rows * cols, 3 * rows * cols * size
+        return rows * cols * ELEMENTWISE_FLOPS[workload], 3 * rows * cols * size
     m, k, n = shape
     return macs.macs_to_flops(macs.matmul_macs(m, k, n)), (m * k + k * n + m * n) * size
 
@@ -118,6 +123,20 @@ def _accelerator_frameworks() -> str:
     return " or ".join(repr(name) for name in runtime.NAMES if not runtime.adapter(name).HOST_ONLY)
 
 
+def triad_workload(n: int, dtype: str = "float32", framework: str = "numpy", device: Any = None,
+                   include_transfer: bool = False, seed: int = 0) -> Workload:
+    """STREAM's triad x + 3y of two n x n matrices: one pass over memory where the framework fuses it (XLA), two
+    passes and a temporary array where it runs operation by operation (NumPy, eager TensorFlow)."""
+    return _workload("triad", n, dtype, framework, device, include_transfer, seed)
+
+
+def chain_workload(n: int, dtype: str = "float32", framework: str = "numpy", device: Any = None,
+                   include_transfer: bool = False, seed: int = 0) -> Workload:
+    """Six element-wise operations, ((3x + y)·2 + x)·5 + y, on two n x n matrices: six passes over memory where the
+    framework runs one operation at a time, one where it fuses them (XLA)."""
+    return _workload("chain", n, dtype, framework, device, include_transfer, seed)
+
+
 def add_workload(n: int, dtype: str = "float32", framework: str = "numpy", device: Any = None,
                  include_transfer: bool = False, seed: int = 0) -> Workload:
     """Element-wise add of two n x n matrices: one FLOP per three elements moved, so memory-bound."""
@@ -143,11 +162,10 @@ def _workload(workload: str, n: int, dtype: str, framework: str, device: Any, in
     place = find_device(framework, device)
     a, b = hosts if hosts is not None else host_arrays(n, dtype, seed)
     fn, args = _on_device(adapter, workload, a, b, place, include_transfer)
-    shape = (n, n) if workload == "add" else (n, n, n)
-    symbol = f"{n}x{n}" if workload == "add" else f"{n}x{n}x{n}"
-    name = f"{workload} {symbol} {dtype}" + (" + copy" if include_transfer else "")
+    shape = (n, n, n) if workload == "matmul" else (n, n)
+    name = f"{workload} {'x'.join(map(str, shape))} {dtype}" + (" + copy" if include_transfer else "")
     info = {"workload": workload, "shape": shape, "size": n, "dtype": dtype, "includes_transfer": include_transfer,
-            "precision": "default" if workload == "matmul" else None}
+            "precision": adapter.matmul_precision() if workload == "matmul" else None}
     return Workload(name, fn, args, framework, place, info)
 
 
@@ -229,7 +247,7 @@ class SweepResults(list):
 
 
 def sweep(
-    workloads: Sequence[str] = WORKLOADS,
+    workloads: Sequence[str] = BENCHMARK_ONE,
     sizes: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
     dtypes: Sequence[str] = ("float32", "bfloat16"),
     frameworks: Sequence[str] | None = None,
@@ -240,6 +258,8 @@ def sweep(
     progress: bool | None = None,
     stream: Any = None,
     seed: int = 0,
+    rounds: int = 1,
+    max_rounds: int | None = None,
     **bench_kwargs: Any,
 ) -> SweepResults:
     """Benchmark #1: every workload x size x dtype on every framework and device found.
@@ -247,7 +267,10 @@ def sweep(
     ``frameworks`` defaults to all of NumPy, TensorFlow, JAX that are installed; ``devices`` (e.g. ``["gpu"]``)
     limits the devices, else each framework runs on one device of each kind it sees. ``include_transfer``
     adds variants that time the host-to-device copy. What cannot run (a framework not installed, a size
-    that does not fit) is listed in the result's ``skipped`` and the rest runs.
+    that does not fit in memory or would take minutes a call) is listed in the result's ``skipped`` and the
+    rest runs. ``rounds`` > 1 runs the whole plan that many times, interleaving every case with the others, and
+    keeps each case's quietest round (``harness.combine_rounds``); cases still NOISY are run again, up to
+    ``max_rounds`` (twice ``rounds`` by default; with one round, none).
     """
     for w in workloads:
         one_of("workload", w, WORKLOADS)
@@ -258,39 +281,126 @@ def sweep(
         sizes = {w: tuple(whole_number("size", n) for n in sizes[w]) for w in sizes}
     elif sizes is not None:
         sizes = tuple(whole_number("size", n) for n in sizes)
+    rounds = whole_number("rounds", rounds)
+    default_max = rounds if rounds == 1 else 2 * rounds  # one round: one series per case, as the harness takes it
+    max_rounds = whole_number("max_rounds", default_max if max_rounds is None else max_rounds, rounds)
     quick_settings = {"warmup": 1, "target_time": 0.05, "min_repeat": 3, "max_repeat": 200}
     bench_kwargs = {"sync": sync, **(quick_settings if quick else {}), **bench_kwargs}
 
     targets, skipped = _targets(chosen, devices)
-    plan = _plan(targets, workloads, sizes, dtypes, include_transfer, quick)
-    results = _run(plan, Progress(len(plan), stream=stream, enabled=progress), skipped, seed, bench_kwargs)
+    plan, too_big = _fitting(_plan(targets, workloads, sizes, dtypes, include_transfer, quick))
+    skipped += too_big
+    bar = Progress(len(plan) * rounds, stream=stream, enabled=progress)
+    results = _rounds(plan, bar, skipped, seed, bench_kwargs, rounds, max_rounds)
     order = {name: i for i, name in enumerate(runtime.NAMES)}
     results.sort(key=lambda r: (list(workloads).index(r.workload), list(dtypes).index(r.dtype), r.size,
                                 r.includes_transfer, order.get(r.framework, 99), r.device_kind or ""))
     return SweepResults(results, skipped)
 
 
-def _run(plan: list[tuple], bar: Progress, skipped: list[str], seed: int,
-         bench_kwargs: dict[str, Any]) -> list[BenchmarkResult]:
-    """Every case of the plan, timed; a case that fails is added to ``skipped`` and the rest runs."""
+def _rounds(plan: list[tuple], bar: Progress, skipped: list[str], seed: int, bench_kwargs: dict[str, Any],
+            rounds: int, max_rounds: int) -> list[BenchmarkResult]:
+    """Every case of the plan, size by size: the cases of one size and dtype (the ones compared with each other)
+    prepared once, then timed in ``rounds`` interleaved rounds (more, up to ``max_rounds``, for noisy ones) and
+    combined per case. A case that fails is added to ``skipped`` and the rest runs."""
     results: list[BenchmarkResult] = []
-    hosts: dict[tuple[int, str], tuple[Any, Any]] = {}
     try:
-        for n, dtype, w, f, d, transfer in plan:
-            bar.step(f"{w} {n} {dtype} {f} {d.id}")
-            try:
-                if (n, dtype) not in hosts:
-                    hosts.clear()
-                    hosts[(n, dtype)] = host_arrays(n, dtype, seed)
-                workload = _workload(w, n, dtype, f, d, transfer, seed, hosts=hosts[(n, dtype)])
-                results.append(workload.run(**bench_kwargs))
-            except Exception as error:  # out of memory, an op the device lacks: report it, run the rest
-                skipped.append(f"{w} {n} {dtype}{' + copy' if transfer else ''} on {f} {d.id}: "
-                               f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        for _, group in itertools.groupby(plan, key=lambda case: case[:2]):
+            prepared = _prepare(list(group), seed, skipped)
+            measured: dict[tuple, list[BenchmarkResult]] = {case: [] for case in prepared}
+            for i in range(max_rounds):
+                cases = list(prepared) if i < rounds else [c for c in prepared if combine_rounds(measured[c]).noisy]
+                if i >= rounds:
+                    bar.total += len(cases)
+                for case in cases[i % len(cases):] + cases[:i % len(cases)] if cases else []:
+                    _measure(case, prepared, measured, bar, skipped, bench_kwargs)
+            results += [combine_rounds(found) for found in measured.values() if found]
+            prepared.clear()
     finally:
         bar.close()
-        hosts.clear()
     return results
+
+
+def _prepare(group: list[tuple], seed: int, skipped: list[str]) -> dict[tuple, Workload]:
+    """The workloads of cases of one size and dtype, from one pair of host arrays; a case that cannot be
+    prepared (its device lacks the memory, say) goes to ``skipped``."""
+    n, dtype = group[0][:2]
+    hosts = host_arrays(n, dtype, seed)
+    prepared = {}
+    for case in group:
+        try:
+            prepared[case] = _workload(case[2], n, dtype, case[3], case[4], case[5], seed, hosts=hosts)
+        except Exception as error:  # out of memory, an op the device lacks: report it, run the rest
+            skipped.append(_failed(case, error))
+    return prepared
+
+
+def _measure(case: tuple, prepared: dict[tuple, Workload], measured: dict[tuple, list[BenchmarkResult]],
+             bar: Progress, skipped: list[str], bench_kwargs: dict[str, Any]) -> None:
+    """One timing of one case, added to its rounds; a case that fails is dropped and reported."""
+    if case not in prepared:
+        return
+    n, dtype, w, f, d, _ = case
+    bar.step(f"{w} {n} {dtype} {f} {d.id}")
+    try:
+        measured[case].append(prepared[case].run(**bench_kwargs))
+    except Exception as error:
+        skipped.append(_failed(case, error))
+        del prepared[case]
+        measured[case].clear()
+
+
+def _failed(case: tuple, error: Exception) -> str:
+    """Why a case did not run, in one line."""
+    n, dtype, w, f, d, transfer = case
+    first = str(error).splitlines()[0] if str(error) else ""
+    return f"{w} {n} {dtype}{' + copy' if transfer else ''} on {f} {d.id}: {type(error).__name__}: {first}"
+
+
+# --- cases too big for this machine -----------------------------------------------------------------------
+
+MAX_SECONDS_PER_CALL = 60.0  # a sweep's case that would take longer a call on a CPU is skipped, not run
+
+
+def _fitting(plan: list[tuple]) -> tuple[list[tuple], list[str]]:
+    """The cases of the plan that fit: host memory for their arrays, and (on a CPU) under a minute a call at
+    the CPU's estimated peak; and why the others were left out, with the numbers."""
+    free = _free_memory()
+    fitting, too_big = [], []
+    for case in plan:
+        n, dtype, w, f, d, transfer = case
+        needed = 2 * n * n * (4 + itemsize(dtype)) + n * n * itemsize(dtype)  # float32 draws, inputs, output
+        label = f"{w} {n} {dtype}{' + copy' if transfer else ''} on {f} {d.id}"
+        seconds = _cpu_seconds(w, n, dtype) if d.platform == "cpu" else 0.0
+        if free is not None and needed > 0.8 * free:
+            too_big.append(f"{label}: needs about {needed / 1e9:.3g} GB of host memory and {free / 1e9:.3g} GB "
+                           "is free: choose a smaller size")
+        elif seconds > MAX_SECONDS_PER_CALL:
+            too_big.append(f"{label}: one call would take at least {seconds / 60:.3g} minutes on this CPU "
+                           "(at its estimated peak): choose a smaller size")
+        else:
+            fitting.append(case)
+    return fitting, too_big
+
+
+def _cpu_seconds(workload: str, n: int, dtype: str) -> float:
+    """The least time one call can take on this CPU: its FLOPs at the CPU's estimated float32 peak."""
+    from tpu_lecture import hardware
+
+    flops, _ = workload_counts(workload, (n, n, n) if workload == "matmul" else (n, n), dtype)
+    return flops / hardware.cpu_estimate().peak_flops
+
+
+def _free_memory() -> float | None:
+    """Bytes of host memory available now (Linux: MemAvailable), None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _targets(frameworks: Sequence[str], wanted: Sequence[Any] | None) -> tuple[list[tuple[str, Device]], list[str]]:

@@ -10,8 +10,8 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tpu_lecture import hardware
-from tpu_lecture.bench.record import BenchmarkResult, compare
+from tpu_lecture import hardware, roofline
+from tpu_lecture.bench.record import BenchmarkResult, compare, format_rate
 from tpu_lecture.viz import style
 
 
@@ -69,28 +69,52 @@ def plot_speedup(results: Iterable[BenchmarkResult], baseline: str | None = None
     return fig
 
 
-def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] = ()) -> Any:
-    """The chip's roofline, min(peak, bandwidth x intensity), with measured results placed on it."""
+def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] = (), ax: Any = None,
+                  title: str | None = None) -> Any:
+    """The chip's roofline, min(peak, bandwidth x intensity), one roof per number format the results ran in
+    (TF32 and bfloat16 have different peaks), with the results placed on it: the sizes of one series (a runtime's
+    add, or its matmul in one dtype) joined into a curve, NOISY timings drawn hollow. Draws on ``ax`` if given."""
     import matplotlib.pyplot as plt
 
     chip = _chip(chip)
-    ridge = chip.ridge_point
-    points = [r for r in results if r.intensity is not None]
-    intensities = [r.intensity for r in points] + [ridge]
+    points = [r for r in results if r.intensity is not None and r.flops_per_s]
+    formats = list(dict.fromkeys([chip.peak_dtype, *(r.peak_dtype for r in points if r.peak_dtype in chip.peaks)]))
+    if chip.memory_bandwidth is None:
+        raise ValueError(f"{chip.name} has no memory bandwidth in the table: a roofline needs one (measure it with "
+                         "bench.roofs.memory_roof and make the chip with bench.roofs.measured_chip)")
+    ridges = [roofline.ridge_point(chip.peaks[f], chip.memory_bandwidth) for f in formats]
+    intensities = [r.intensity for r in points] + ridges
     low, high = min(intensities) / 10, max(intensities) * 10
     xs = [low * (high / low) ** (i / 200) for i in range(201)]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.loglog(xs, [chip.attainable_flops(x) for x in xs], color="black",
-              label=f"{chip.name} roofline ({chip.peak_dtype} peak)")
-    ax.axvline(ridge, color="gray", linestyle=":", label=f"ridge point {ridge:.0f} FLOPs/byte")
-    for r in points:
-        ax.scatter([r.intensity], [r.flops_per_s], zorder=3, label=f"{r.case} · {r.runtime_label}")
+    fig, ax = plt.subplots(figsize=(7.5, 4.8)) if ax is None else (ax.figure, ax)
+    for fmt, ridge, dash in zip(formats, ridges, itertools.cycle(("-", "--", "-.", ":"))):
+        peak = chip.peaks[fmt]
+        ax.loglog(xs, [roofline.attainable_flops(x, peak, chip.memory_bandwidth) for x in xs], dash,
+                  color=style.INK, lw=1.6, label=f"roof, {fmt} peak {format_rate(peak, 'FLOP/s')}")
+        ax.plot(ridge, peak, "o", color=style.INK, ms=5)
+    for (label, series), color in zip(_series(points).items(), itertools.cycle(style.SERIES)):
+        ax.plot([r.intensity for r in series], [r.flops_per_s for r in series], "-" if len(series) > 1 else "",
+                color=color, lw=1.2, alpha=0.8)
+        for r in series:
+            ax.plot(r.intensity, r.flops_per_s, "o", ms=6, color=color, mfc="white" if r.noisy else color, zorder=3)
+        ax.plot([], [], "o-", color=color, label=label)
     ax.set_xlabel("arithmetic intensity (FLOPs per byte)")
     ax.set_ylabel("FLOP/s")
-    ax.set_title(f"Roofline of {chip.name}")
-    ax.legend(fontsize="x-small")
+    ax.set_title(title or f"Roofline of {chip.name}")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
+
+
+def _series(points: Sequence[BenchmarkResult]) -> dict[str, list[BenchmarkResult]]:
+    """Results grouped into the curves of a roofline: one per runtime, workload, dtype and timing variant,
+    sorted by intensity (that is, by size)."""
+    groups: dict[str, list[BenchmarkResult]] = {}
+    for r in points:
+        flags = (" no sync" if not r.synchronized else "") + (" + copy" if r.includes_transfer else "")
+        what = f"{r.workload or r.name} {r.dtype or ''}".strip() if r.workload else r.name
+        groups.setdefault(f"{what}{flags} · {r.framework or r.runtime_label}", []).append(r)
+    return {label: sorted(found, key=lambda r: r.intensity) for label, found in groups.items()}
 
 
 def _chip(chip: hardware.Chip | str) -> hardware.Chip:

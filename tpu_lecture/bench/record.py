@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from html import escape
 from typing import Any
 
 from tpu_lecture import roofline
+from tpu_lecture.bench import schema
 
-SCHEMA = 1  # the version of the stored record, written as its "schema" field
+SCHEMA = schema.SCHEMA  # the version of the stored record, written as its "schema" field
+SPREAD_LIMIT = 0.2  # a spread (relative IQR) above this marks a timing NOISY: shown as such, never used silently
 
 # --- one result ---------------------------------------------------------------------------------------------
 
@@ -24,8 +26,11 @@ class BenchmarkResult:
     """The timing of one workload on one device: seconds per call and everything needed to compare it.
 
     ``spread`` is the relative interquartile range, (q3 - q1) / median of the samples: 0.02 means the
-    middle half of the calls lay within 2% of the median's size. ``derived`` lists fields computed from
-    reported figures rather than measured (a reference time computed from a reported TFLOP/s).
+    middle half of the calls lay within 2% of the median's size; above ``SPREAD_LIMIT`` the result is
+    ``noisy``. ``derived`` lists fields computed from reported figures rather than measured (a reference
+    time computed from a reported TFLOP/s). ``peak_dtype`` is the number format whose peak ``peak_flops``
+    is (TF32 for a default float32 product on a recent GPU); ``peak_note`` says why there is none.
+    ``extra`` keeps keys of a stored record that this version does not know, to write them back unchanged.
     """
 
     name: str
@@ -53,10 +58,12 @@ class BenchmarkResult:
     framework_version: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     chip: str | None = None  # the hardware table's chip the peak comes from
-    peak_flops: float | None = None  # per device
-    peak_dtype: str | None = None
+    peak_flops: float | None = None  # per device, in peak_dtype
+    peak_dtype: str | None = None  # the number format the multiplies ran in ("tfloat32" for TF32)
     peak_bandwidth: float | None = None
     peak_is_estimate: bool = False
+    peak_note: str | None = None  # why there is no peak to compare with, where there is none
+    method: str | None = None  # how the median was found, where not from one series of calls
     date: str | None = None
     package_version: str | None = None
     environment: str | None = None
@@ -65,6 +72,7 @@ class BenchmarkResult:
     derived: tuple[str, ...] = ()
     reported: dict[str, float] = field(default_factory=dict)
     note: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def flops_per_s(self) -> float | None:
@@ -87,7 +95,7 @@ class BenchmarkResult:
 
     @property
     def percent_of_peak(self) -> float | None:
-        """Achieved FLOP/s as a percentage of the device's peak (in ``peak_dtype``), None if unknown."""
+        """Achieved FLOP/s as a percentage of the device's peak in ``peak_dtype``, None where unknown."""
         if self.flops_per_s is None or not self.peak_flops:
             return None
         return 100 * self.flops_per_s / self.peak_flops
@@ -98,6 +106,11 @@ class BenchmarkResult:
         if self.bytes_per_s is None or not self.peak_bandwidth:
             return None
         return 100 * self.bytes_per_s / self.peak_bandwidth
+
+    @property
+    def noisy(self) -> bool:
+        """Whether the calls spread more than ``SPREAD_LIMIT``: a timing to re-measure, not to conclude from."""
+        return self.spread is not None and self.spread > SPREAD_LIMIT
 
     @property
     def runtime_label(self) -> str:
@@ -132,21 +145,24 @@ class BenchmarkResult:
         return ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as JSON-ready values (lists for tuples), with its schema version."""
-        record = asdict(self)
-        record["samples"] = list(self.samples)
-        record["shape"] = None if self.shape is None else list(self.shape)
-        record["derived"] = list(self.derived)
-        return {"schema": SCHEMA, **record}
+        """The record as JSON-ready values (lists for tuples), with its schema version and the unknown keys it
+        was loaded with."""
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        record.update(samples=list(self.samples), shape=None if self.shape is None else list(self.shape),
+                      derived=list(self.derived), params=dict(self.params), versions=dict(self.versions),
+                      reported=dict(self.reported))
+        return {**self.extra, "schema": SCHEMA, **record}
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> BenchmarkResult:
-        """A result from a record of the current schema (``store.upgrade`` brings older ones up to it);
-        raises ValueError naming the field that is wrong."""
-        return cls(**parse_record(record))
+        """A result from a record of the current schema (``store.upgrade`` brings older ones up to it), checked
+        field by field; raises ``schema.RecordError`` naming the field that is wrong."""
+        data = schema.validate(record)
+        if "median" not in data:
+            raise schema.RecordError("the record has no 'median' (seconds per call)")
+        return usable(cls(**data))
 
     def __repr__(self) -> str:
-        where = self.runtime_label
         stats = f"median {format_seconds(self.median)}"
         if self.min is not None and self.max is not None:
             stats += f" (min {format_seconds(self.min)}, max {format_seconds(self.max)}"
@@ -154,47 +170,34 @@ class BenchmarkResult:
                 stats += f", spread {100 * self.spread:.1f}%"
             stats += f", {len(self.samples)} samples)" if self.samples else ")"
         parts = [stats]
+        if self.noisy:
+            parts.append(f"NOISY: spread above {SPREAD_LIMIT:.0%}, re-measure before concluding")
         if self.rate():
             parts.append(self.rate())
         if self.percent_of_peak is not None:
             estimate = ", estimated" if self.peak_is_estimate else ""
             parts.append(f"{self.percent_of_peak:.3g}% of {self.peak_dtype} peak{estimate}")
+        elif self.flops is not None and self.peak_note:
+            parts.append(f"no % of peak: {self.peak_note}")
         if not self.synchronized:
             parts.append("UNSYNCHRONISED: measures only the launch")
         if self.derived:
             parts.append(f"derived: {', '.join(self.derived)}")
-        return f"BenchmarkResult({self.name!r} on {where}: {'; '.join(parts)})"
+        return f"BenchmarkResult({self.name!r} on {self.runtime_label}: {'; '.join(parts)})"
 
 
-# --- reading a stored record -------------------------------------------------------------------------------
-
-_NUMBERS = ("min", "max", "spread", "first_call", "flops", "bytes_moved", "items", "peak_flops", "peak_bandwidth")
-_FLAGS = ("synchronized", "includes_transfer", "peak_is_estimate")
-_DICTS = ("params", "reported", "versions")
-
-
-def parse_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a stored record as ``BenchmarkResult`` takes them: unknown keys dropped, numbers as floats,
-    lists as tuples; raises ValueError for a record that is not one."""
-    if not isinstance(record, Mapping):
-        raise ValueError(f"a result record must be a JSON object, not {type(record).__name__}")
-    known = {f.name for f in fields(BenchmarkResult)}
-    data = {k: v for k, v in record.items() if k in known}
-    if not isinstance(data.get("name"), str) or not data["name"]:
-        raise ValueError("the record has no 'name'")
-    data["samples"] = tuple(float(x) for x in data.get("samples") or ())
-    data["derived"] = tuple(str(x) for x in data.get("derived") or ())
-    data.update({k: float(data[k]) for k in _NUMBERS if data.get(k) is not None})
-    for key in _FLAGS:
-        if key in data and not isinstance(data[key], bool):
-            raise ValueError(f"{key} must be true or false, not {data[key]!r}")
-    if data.get("shape") is not None:
-        data["shape"] = tuple(int(s) for s in data["shape"])
-    data.update({k: dict(data.get(k) or {}) for k in _DICTS})
-    median = data.get("median")
-    if isinstance(median, bool) or not isinstance(median, (int, float)) or not median > 0 or math.isinf(median):
-        raise ValueError(f"median must be a positive number of seconds, not {median!r}")
-    return data
+def usable(result: BenchmarkResult) -> BenchmarkResult:
+    """``result`` itself once every figure that tables, plots and the repr read from it is a finite number;
+    raises ``schema.RecordError`` where one is not (FLOPs so large that FLOP/s overflow, say)."""
+    try:
+        figures = [result.flops_per_s, result.bytes_per_s, result.items_per_s, result.intensity,
+                   result.percent_of_peak, result.percent_of_bandwidth]
+        repr(result)
+    except (ArithmeticError, ValueError, TypeError) as error:
+        raise schema.RecordError(f"the record's figures cannot be computed: {error}") from None
+    if any(f is not None and not math.isfinite(f) for f in figures):
+        raise schema.RecordError("the record's figures overflow: a rate computed from it is not a finite number")
+    return result
 
 
 def format_seconds(seconds: float) -> str:
@@ -211,6 +214,70 @@ def format_rate(value: float, unit: str) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.3g} {prefix}{unit}"
     return f"{value:.3g} {unit}"
+
+
+def format_ratio(ratio: float) -> str:
+    """A ratio as a person says it: '1.15x', '2.4x', '385x'."""
+    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.3g}x"
+
+
+@dataclass(frozen=True)
+class SpeedRatio:
+    """How one timing compares with another, worded so that it holds whichever way it goes.
+
+    ``ratio`` is the other's time over this one's (above 1: this one is faster). Within ``margin`` (10%, or the
+    two timings' spreads added, where larger) they are "about as fast" — or, where a timing is NOISY, the
+    comparison is "inconclusive": the ratio lies within the noise. Beyond the margin the difference stands even
+    for noisy timings. Never "0.4x faster": a slowdown is called one.
+    """
+
+    ratio: float
+    margin: float
+    noisy: bool = False
+
+    @property
+    def verdict(self) -> str:
+        """'faster', 'slower', 'about as fast' or 'inconclusive'."""
+        if self.ratio >= 1 + self.margin:
+            return "faster"
+        if self.ratio <= 1 / (1 + self.margin):
+            return "slower"
+        return "inconclusive" if self.noisy else "about as fast"
+
+    def __str__(self) -> str:
+        verdict = self.verdict
+        if verdict == "faster":
+            return f"{format_ratio(self.ratio)} faster"
+        if verdict == "slower":
+            return f"{format_ratio(1 / self.ratio)} slower"
+        if verdict == "about as fast":
+            return f"about as fast (within {self.margin:.0%})"
+        return (f"inconclusive: a timing spread above {SPREAD_LIMIT:.0%} and a time ratio ({self.ratio:.3g}) within "
+                f"the spreads ({self.margin:.0%})")
+
+    def sentence(self, this: str, other: str) -> str:
+        """The comparison as a sentence that holds: '8 steps ran 1.15x faster than 1 step', '... ran about as
+        fast as ... (within 10%)', '... against ...: inconclusive: ...'."""
+        return _sentence(self, this, other)
+
+
+def _sentence(ratio: SpeedRatio, this: str, other: str) -> str:
+    verdict = ratio.verdict
+    if verdict in ("faster", "slower"):
+        return f"{this} ran {ratio} than {other}"
+    if verdict == "about as fast":
+        return f"{this} ran about as fast as {other} (within {ratio.margin:.0%})"
+    return f"{this} against {other}: {ratio}"
+
+
+def speed_ratio(this: BenchmarkResult | float, other: BenchmarkResult | float, margin: float = 0.1) -> SpeedRatio:
+    """How fast ``this`` ran compared with ``other`` (results, or times in seconds)."""
+    spread = sum(r.spread or 0.0 for r in (this, other) if isinstance(r, BenchmarkResult))
+    noisy = any(r.noisy for r in (this, other) if isinstance(r, BenchmarkResult))
+    seconds = [r.median if isinstance(r, BenchmarkResult) else float(r) for r in (this, other)]
+    if not all(s > 0 and math.isfinite(s) for s in seconds):
+        raise ValueError(f"times to compare must be positive seconds, not {seconds}")
+    return SpeedRatio(seconds[1] / seconds[0], max(margin, spread), noisy)
 
 
 # --- comparing results across runtimes -----------------------------------------------------------------------
@@ -241,6 +308,8 @@ class Comparison:
             text += f", {speedup:.3g}x"
         if result.derived:
             text += "*"
+        if result.noisy:
+            text += " (noisy)"
         return text
 
     def to_text(self) -> str:
@@ -256,6 +325,8 @@ class Comparison:
             lines.append(f"[{i}] {column}{mark}")
         if any(r.derived for _, cells in self.rows for r in cells.values()):
             lines.append("* time derived from a reported rate, not measured as a time")
+        if any(r.noisy for _, cells in self.rows for r in cells.values()):
+            lines.append(f"(noisy): the calls spread more than {SPREAD_LIMIT:.0%}; re-measure before concluding")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -301,11 +372,13 @@ def format_table(results: Iterable[BenchmarkResult]) -> str:
     header = ["benchmark", "runtime", "median", "spread", "rate", "% of peak"]
     rows = []
     for r in results:
-        spread = "" if r.spread is None else f"{100 * r.spread:.1f}%"
+        spread = "" if r.spread is None else f"{100 * r.spread:.1f}%" + (" NOISY" if r.noisy else "")
         if r.percent_of_bandwidth is not None and r.workload == "add":
             peak = f"{r.percent_of_bandwidth:.3g}% of bandwidth"
         elif r.percent_of_peak is not None:
             peak = f"{r.percent_of_peak:.3g}% of {r.peak_dtype}" + (" (est.)" if r.peak_is_estimate else "")
+        elif r.flops is not None and r.peak_note:
+            peak = f"none: {r.peak_note.split(':')[0]}"
         else:
             peak = ""
         rows.append([r.case, r.runtime_label, format_seconds(r.median), spread, r.rate(), peak])

@@ -4,6 +4,8 @@ package. Loading upgrades older or terser records (``upgrade``) before they beco
 
 from __future__ import annotations
 
+import codecs
+import functools
 import json
 import os
 import warnings
@@ -12,26 +14,39 @@ from pathlib import Path
 from typing import Any
 
 from tpu_lecture import hardware
-from tpu_lecture.bench import matrix_ops
-from tpu_lecture.bench.record import BenchmarkResult
+from tpu_lecture.bench import matrix_ops, peaks, schema
+from tpu_lecture.bench.record import BenchmarkResult, usable
 
 REFERENCE_FILES = ("h200_2026-11-26.jsonl",)
+REFERENCE_PROVENANCE = (
+    "figures measured on one NVIDIA H200 (JAX 0.11.2, Keras 3.15.1 on the JAX backend, 16-core host) on 2026-11-26 "
+    "by scripts outside this package, then written into its result records: not measured by "
+    "tpu_lecture's own bench, which has not run on a GPU yet (benchmarks/accelerator_reference.py is the script "
+    "that will replace them)"
+)
 
 
 # --- upgrading a stored record ---------------------------------------------------------------------------------
 
 def upgrade(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored record brought up to the current schema: FLOPs and bytes of benchmark #1's workloads computed
-    from their shape, a missing median derived from a reported rate (and marked derived), the peak looked up
-    from the chip's name."""
-    if not isinstance(record, Mapping):
-        raise ValueError(f"a result record must be a JSON object, not {type(record).__name__}")
-    data = dict(record)
+    """A stored record, checked against the schema, brought up to the current one: FLOPs and bytes of benchmark
+    #1's workloads computed from their shape, a missing median derived from a reported rate (and marked
+    derived), the peak looked up from the chip's name for the number format that ran (schema 1 stored the
+    chip's headline peak whatever ran). Raises ``schema.RecordError`` (a ValueError) for a record that does not fit."""
+    schema.validate(record)  # every field's kind, before anything is computed from it
+    data = _upgraded(dict(record), schema.schema_version(record))
+    data["derived"] = list(data.get("derived") or ())
+    data["schema"] = schema.SCHEMA
+    return data
+
+
+def _upgraded(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """``upgrade``'s steps on a record whose fields have been checked."""
     _add_workload_counts(data)
     if data.get("median") is None:
         data["median"] = _median_from_reported(data)
-        data["derived"] = [*(data.get("derived") or ()), "median"]
-    _add_peak(data)
+        data["derived"] = (*(data.get("derived") or ()), "median")
+    _update_peak(data, version)
     return data
 
 
@@ -40,8 +55,11 @@ def _add_workload_counts(data: dict[str, Any]) -> None:
     countable = (data.get("workload") in matrix_ops.WORKLOADS and data.get("shape")
                  and data.get("dtype") in matrix_ops.BYTES_PER_ELEMENT)
     if countable and data.get("flops") is None and data.get("bytes_moved") is None:
-        data["flops"], data["bytes_moved"] = matrix_ops.workload_counts(data["workload"], tuple(data["shape"]),
-                                                                        data["dtype"])
+        try:
+            counts = matrix_ops.workload_counts(data["workload"], tuple(data["shape"]), data["dtype"])
+        except ValueError as error:  # a shape of the wrong length for the workload
+            raise schema.RecordError(f"shape {data['shape']} does not fit workload {data['workload']!r}") from error
+        data["flops"], data["bytes_moved"] = counts
 
 
 def _median_from_reported(data: Mapping[str, Any]) -> float:
@@ -50,23 +68,34 @@ def _median_from_reported(data: Mapping[str, Any]) -> float:
     for rate, work in (("flops_per_s", "flops"), ("items_per_s", "items"), ("bytes_per_s", "bytes_moved")):
         if reported.get(rate) and data.get(work):
             return data[work] / reported[rate]
-    raise ValueError("the record has no 'median' and no reported rate (flops_per_s, items_per_s, bytes_per_s) "
-                     "with the matching amount of work to derive it from")
+    raise schema.RecordError("the record has no 'median' and no reported rate (flops_per_s, items_per_s, "
+                             "bytes_per_s) with the matching amount of work to derive it from")
 
 
-def _add_peak(data: dict[str, Any]) -> None:
-    """The peaks of the chip a record names, where it states none."""
-    chip = hardware.match(data["chip"]) if data.get("peak_flops") is None and data.get("chip") else None
+def _update_peak(data: dict[str, Any], version: int) -> None:
+    """The peak of the number format that ran, from the chip a record names, where it states none or where a
+    schema-1 record stored the chip's headline peak; an old peak of another format than the record's is dropped."""
+    chip = _chip(data["chip"]) if data.get("chip") and (version < 2 or data.get("peak_flops") is None) else None
     if chip is not None:
-        data.update(peak_flops=chip.peak_flops_per_device, peak_dtype=chip.peak_dtype,
-                    peak_bandwidth=chip.memory_bandwidth)
+        data.update(peaks.peak_fields(chip, data.get("dtype"), data.get("precision"), data.get("workload")))
+    elif version < 2 and data.get("peak_flops") is not None and data.get("dtype") not in (None, data.get("peak_dtype")):
+        data.update(peak_flops=None, peak_note=f"the record compared a {data['dtype']} run with a "
+                                               f"{data.get('peak_dtype')} peak; no {data['dtype']} peak is known")
+        data["peak_dtype"] = None
+
+
+@functools.lru_cache(maxsize=64)
+def _chip(name: str) -> hardware.Chip | None:
+    """The table's chip for a name a record gives (a semester of records names few chips: looked up once each)."""
+    return hardware.match(name)
 
 
 # --- JSON-lines files -------------------------------------------------------------------------------------------
 
 def save_results(results: BenchmarkResult | Iterable[BenchmarkResult], path: str | os.PathLike) -> Path:
     """Append results to a JSON-lines file, one result a line, in one locked, appending write: two processes
-    saving to the same file at once neither interleave nor lose lines."""
+    saving to the same file at once neither interleave nor lose lines. A file whose last line was cut short (a
+    crash, a full disk, a hand edit) gets its newline first, so the new records never glue onto it."""
     if isinstance(results, BenchmarkResult):
         results = [results]
     lines = []
@@ -80,16 +109,28 @@ def save_results(results: BenchmarkResult | Iterable[BenchmarkResult], path: str
                             "reported to numbers, strings, lists and dicts") from error
     path = Path(path)
     data = "".join(lines).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         _lock(fd)
+        if not _ends_a_line(fd):
+            data = b"\n" + data
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
             view = view[written:]
+        os.fsync(fd)
     finally:
         os.close(fd)  # closing releases the lock
     return path
+
+
+def _ends_a_line(fd: int) -> bool:
+    """Whether the file is empty or its last byte is a newline (read under the lock, before appending)."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return True
+    os.lseek(fd, size - 1, os.SEEK_SET)  # O_APPEND still sends every write to the end
+    return os.read(fd, 1) == b"\n"
 
 
 def _lock(fd: int) -> None:
@@ -101,8 +142,9 @@ def _lock(fd: int) -> None:
 
 
 def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[BenchmarkResult]:
-    """Results from one or more JSON-lines files. A corrupt line is skipped with a warning naming the file
-    and line; the rest still load. A file that cannot be read raises OSError."""
+    """Results from one or more JSON-lines files. A line that is not a record of the schema (cut short, hand
+    edited, a field of the wrong kind) is skipped with a warning naming the file and line, and so is a record of
+    a newer schema, with what to do; the rest still load. A file that cannot be read raises OSError."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     results = []
@@ -112,14 +154,30 @@ def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list
             raw = path.read_bytes()
         except OSError as error:
             raise OSError(f"cannot read results file {path}: {error.strerror or error}") from error
+        if raw.startswith(codecs.BOM_UTF8):  # an editor's byte-order mark before the first record
+            raw = raw[len(codecs.BOM_UTF8):]
         for number, line in enumerate(raw.split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                results.append(BenchmarkResult.from_dict(upgrade(json.loads(line.decode("utf-8")))))
-            except (ValueError, TypeError, KeyError) as error:
+                results.append(result_from_line(line))
+            except schema.NewerSchema as error:
+                warnings.warn(f"{path}:{number}: skipped a record of a newer schema ({error})", stacklevel=2)
+            except (ValueError, TypeError, KeyError, RecursionError) as error:
                 warnings.warn(f"{path}:{number}: skipped a corrupt results line ({error})", stacklevel=2)
     return results
+
+
+def result_from_line(line: bytes | str) -> BenchmarkResult:
+    """One stored JSON line as a result: parsed (no NaN or Infinity), checked, upgraded; raises ValueError."""
+    text = line.decode("utf-8") if isinstance(line, bytes) else line
+    raw = json.loads(text, parse_constant=_no_constant)
+    data = _upgraded(schema.validate(raw), schema.schema_version(raw))  # checked once, then upgraded
+    return usable(BenchmarkResult(**data))
+
+
+def _no_constant(name: str) -> float:
+    raise schema.RecordError(f"{name} is not a number a result can hold")
 
 
 # --- the reference results shipped with the package --------------------------------------------------------------
@@ -131,5 +189,6 @@ def reference_files() -> list[Path]:
 
 
 def reference_results() -> list[BenchmarkResult]:
-    """The reference results shipped with the package: measured on one NVIDIA H200 (see FACTS.md), no TPU."""
+    """The reference results shipped with the package (``REFERENCE_PROVENANCE`` says where they come from): one
+    NVIDIA H200 and its host, no TPU."""
     return load_results(reference_files())

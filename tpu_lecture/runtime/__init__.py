@@ -5,6 +5,7 @@ imports TensorFlow or JAX, and only inside functions."""
 from tpu_lecture.runtime.machine import Device, Framework, hardware_hint, host_cpu_name
 from tpu_lecture.runtime.runtime import (
     ADAPTERS,
+    KERAS_BACKENDS,
     NAMES,
     BackendWarning,
     Runtime,
@@ -20,6 +21,7 @@ from tpu_lecture.runtime.runtime import (
     framework,
     framework_of,
     frameworks,
+    import_quietly,
     keras_backend,
     replicas,
     strategy,
@@ -29,7 +31,8 @@ from tpu_lecture.runtime.runtime import (
     use_best_backend,
 )
 
-__all__ = ["ADAPTERS", "NAMES", "BackendWarning", "Device", "Framework", "Runtime", "accelerator_kind", "adapter",
-           "best_backend", "build_in_distribution", "describe", "detect", "device_of", "distribution", "environment",
-           "framework", "framework_of", "frameworks", "hardware_hint", "host_cpu_name", "keras_backend", "replicas",
-           "strategy", "summary_line", "sync_for", "title", "use_best_backend"]
+__all__ = ["ADAPTERS", "KERAS_BACKENDS", "NAMES", "BackendWarning", "Device", "Framework", "Runtime",
+           "accelerator_kind", "adapter", "best_backend", "build_in_distribution", "describe", "detect", "device_of",
+           "distribution", "environment", "framework", "framework_of", "frameworks", "hardware_hint", "host_cpu_name",
+           "import_quietly", "keras_backend", "replicas", "strategy", "summary_line", "sync_for", "title",
+           "use_best_backend"]

@@ -75,11 +75,36 @@ def place(array: Any, device: Device) -> Any:
 
 
 def kernel(operation: str, device: Device) -> Callable[..., Any]:
-    """``operation`` ('add' or 'matmul') compiled by XLA; it runs where its inputs live."""
+    """``operation`` ('add', 'matmul', 'triad' x + 3y, or 'chain' ((3x + y)·2 + x)·5 + y) compiled by XLA, which
+    fuses the element-wise ones into one pass over memory; it runs where its inputs live."""
     import jax
     import jax.numpy as jnp
 
-    return jax.jit({"add": jnp.add, "matmul": jnp.matmul}[operation])
+    return jax.jit({"add": jnp.add, "matmul": jnp.matmul, "triad": _triad, "chain": _chain}[operation])
+
+
+def _triad(x: Any, y: Any) -> Any:
+    return x + 3 * y
+
+
+def _chain(x: Any, y: Any) -> Any:
+    return ((x * 3 + y) * 2 + x) * 5 + y
+
+
+def module() -> Any:
+    """JAX, imported."""
+    import jax
+
+    return jax
+
+
+def matmul_precision() -> str:
+    """'highest' where JAX's default matmul precision is set to full float32, else 'default' (TF32 on a recent
+    GPU, bfloat16 passes on a TPU: the JAX documentation's "Matmul precision")."""
+    import jax
+
+    setting = str(jax.config.jax_default_matmul_precision or "default").lower()
+    return "highest" if setting in ("highest", "float32", "f32_f32_f32") else "default"
 
 
 # --- Keras on JAX: spreading a model over the devices --------------------------------------------------------

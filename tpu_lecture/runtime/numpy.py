@@ -39,7 +39,29 @@ def place(array: Any, device: Device) -> Any:
 
 
 def kernel(operation: str, device: Device) -> Callable[..., Any]:
-    """NumPy's function for ``operation`` ('add' or 'matmul')."""
+    """NumPy's function for ``operation``: 'add', 'matmul', 'triad' (x + 3y) or 'chain' (((3x + y)·2 + x)·5 + y), the
+    last two one operation, one pass over memory, at a time."""
     import numpy as np
 
-    return {"add": np.add, "matmul": np.matmul}[operation]
+    return {"add": np.add, "matmul": np.matmul, "triad": _triad, "chain": _chain}[operation]
+
+
+def _triad(x: Any, y: Any) -> Any:
+    return x + y * y.dtype.type(3)
+
+
+def _chain(x: Any, y: Any) -> Any:
+    three, two, five = (x.dtype.type(c) for c in (3, 2, 5))
+    return ((x * three + y) * two + x) * five + y
+
+
+def module() -> Any:
+    """NumPy, imported."""
+    import numpy as np
+
+    return np
+
+
+def matmul_precision() -> str:
+    """NumPy multiplies float32 matrices in float32: always 'highest'."""
+    return "highest"

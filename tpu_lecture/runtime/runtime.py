@@ -36,11 +36,21 @@ ADAPTERS: dict[str, ModuleType] = {a.NAME: a for a in (numpy_adapter, tensorflow
 NAMES = tuple(ADAPTERS)
 PYTHON = "python"  # plain Python values: computed when returned, nothing to wait for
 PROBES: dict[str, Callable[[], Framework]] = {name: a.probe for name, a in ADAPTERS.items() if a.REPORTED}
+KERAS_BACKENDS = tuple(name for name, a in ADAPTERS.items() if hasattr(a, "distribution"))  # what the lecture runs on
 
 
 def adapter(name: str) -> ModuleType:
     """The adapter module of the framework ``name``."""
     return ADAPTERS[one_of("framework", name, NAMES)]
+
+
+def import_quietly(name: str) -> ModuleType | None:
+    """The framework ``name`` imported, its C++ start-up log lines kept out of the output (TensorFlow's); None
+    where it is not installed, so that a notebook can say what it skips and go on."""
+    found = adapter(name)
+    if not machine.installed(found.MODULES[0]):
+        return None
+    return found.module()
 
 
 def title(name: str) -> str:
@@ -77,6 +87,7 @@ def keras_backend(
         except Exception:
             pass
     if environ.get("KERAS_BACKEND"):
+        unsupported_backend(environ["KERAS_BACKEND"])
         return environ["KERAS_BACKEND"], "KERAS_BACKEND"
     if config_path is None:
         home = environ.get("KERAS_HOME") or str(Path.home() / ".keras")
@@ -328,7 +339,18 @@ def device_of(out: Any, name: str | None) -> Device:
 # --- choosing the Keras backend ----------------------------------------------------------------------------
 
 class BackendWarning(UserWarning):
-    """Keras was imported before use_best_backend() with a backend other than the one this runtime needs."""
+    """Keras was imported before use_best_backend() with a backend other than the one this runtime needs, or
+    KERAS_BACKEND names a backend the lecture does not run on."""
+
+
+def unsupported_backend(name: str) -> bool:
+    """Whether ``name`` (a KERAS_BACKEND just read) is not one the lecture runs on; if so, warn with what to do."""
+    if name in KERAS_BACKENDS:
+        return False
+    warnings.warn(f"KERAS_BACKEND={name!r} is not a Keras backend this lecture runs on: set it to "
+                  f"{' or '.join(map(repr, KERAS_BACKENDS))}, or unset it and call tl.use_best_backend() to choose",
+                  BackendWarning, stacklevel=3)
+    return True
 
 
 def best_backend(tensorflow: Framework, jax: Framework) -> str:
@@ -349,16 +371,18 @@ def use_best_backend(
 ) -> str:
     """Set ``KERAS_BACKEND`` for this runtime before Keras is imported, and return the backend.
 
-    A ``KERAS_BACKEND`` the user set wins. This never imports Keras (nor TensorFlow, which imports Keras):
-    only where a TPU is plugged in does it ask the frameworks which sees it, TensorFlow in a child process.
+    A ``KERAS_BACKEND`` the user set wins, unless the lecture does not run on it (a typo, 'torch'): that is
+    warned about (``BackendWarning``) and replaced by this runtime's best. This never imports Keras (nor
+    TensorFlow, which imports Keras): only where a TPU is plugged in does it ask the frameworks which sees it,
+    TensorFlow in a child process.
     If Keras is already imported with another backend, it warns (``BackendWarning``) with what to do and
     returns the backend actually in use. Call it before ``detect()``, which imports TensorFlow.
     """
     environ = os.environ if environ is None else environ
     modules = sys.modules if modules is None else modules
-    if environ.get("KERAS_BACKEND"):
+    if environ.get("KERAS_BACKEND") and not unsupported_backend(environ["KERAS_BACKEND"]):
         wanted, reason = environ["KERAS_BACKEND"], "your KERAS_BACKEND"
-    else:
+    else:  # none set, or one the lecture does not run on (warned): this runtime's best
         wanted, reason = _best_for_this_runtime(environ, probes, paths, installed)
     keras = modules.get("keras")
     if keras is None:
@@ -462,6 +486,8 @@ def build_in_distribution(builder: Callable[..., Any], *args: Any, distribution:
     global distribution, since ``fit`` must run under it too. ``distribution=None`` takes this runtime's;
     where that is none (one device, or a backend without an adapter), the builder simply runs.
     """
+    if "keras" not in sys.modules and keras_backend()[0] in KERAS_BACKENDS:
+        import_quietly(keras_backend()[0])  # Keras imports its backend's framework: quietly, first
     import keras
 
     backend = keras.backend.backend()

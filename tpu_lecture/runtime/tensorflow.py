@@ -19,6 +19,7 @@ from typing import Any
 from tpu_lecture.checks import whole_number
 from tpu_lecture.runtime import machine
 from tpu_lecture.runtime.machine import Device, Framework
+from tpu_lecture.runtime.quiet import quiet_stderr
 
 NAME = "tensorflow"
 TITLE = "TensorFlow"
@@ -38,7 +39,7 @@ def probe(ask: bool | None = None) -> Framework:
     if not machine.should_import("tensorflow", ask):
         return machine.cpu_only(NAME, "/device:CPU:0", DISTRIBUTIONS)
     try:
-        import tensorflow as tf
+        tf = module()
     except Exception as error:  # a broken install is reported, not raised
         return Framework(NAME, "unknown", error=f"import failed: {error}")
     devices = []
@@ -50,6 +51,24 @@ def probe(ask: bool | None = None) -> Framework:
     except Exception as error:
         return Framework(NAME, tf.__version__, tuple(devices), error=f"listing devices failed: {error}")
     return Framework(NAME, tf.__version__, tuple(devices))
+
+
+def module() -> Any:
+    """TensorFlow, imported (and its devices listed once) with its C++ start-up log lines kept out of the
+    output (``quiet.quiet_stderr``); Python warnings and errors still show."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with quiet_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the first listing logs too ("failed call to cuInit")
+    return tf
+
+
+def matmul_precision() -> str:
+    """'default' where TensorFlow may multiply float32 matrices in TF32 (its default), else 'highest'."""
+    tf = module()
+    return "default" if tf.config.experimental.tensor_float_32_execution_enabled() else "highest"
 
 
 def _device(tf: Any, physical: Any, kind: str) -> Device:
@@ -95,7 +114,7 @@ def probe_elsewhere(timeout: float = 300.0) -> Framework:
 
 def sync(out: Any) -> None:
     """Wait until every device has finished TensorFlow's queued work."""
-    import tensorflow as tf
+    tf = module()
 
     tf.test.experimental.sync_devices()
 
@@ -116,7 +135,7 @@ def device_of(out: Any, known: Sequence[Device]) -> Device | None:
 @functools.lru_cache(maxsize=1)
 def _grow_gpu_memory() -> None:
     """Let TensorFlow take GPU memory as it needs it instead of all of it at once, so JAX can run after it."""
-    import tensorflow as tf
+    tf = module()
 
     for gpu in tf.config.list_physical_devices("GPU"):
         with contextlib.suppress(RuntimeError, ValueError):  # already initialised: too late, keep going
@@ -125,19 +144,29 @@ def _grow_gpu_memory() -> None:
 
 def place(array: Any, device: Device) -> Any:
     """A copy of a host array in ``device``'s memory."""
-    import tensorflow as tf
+    tf = module()
 
     _grow_gpu_memory()
     with tf.device(device.handle or device.id):
         return tf.identity(tf.convert_to_tensor(array))
 
 
+def _triad(x: Any, y: Any) -> Any:
+    """STREAM's triad x + 3y as eager TensorFlow runs it: two operations, an intermediate array between them."""
+    return x + 3 * y
+
+
+def _chain(x: Any, y: Any) -> Any:
+    """((3x + y)·2 + x)·5 + y as eager TensorFlow runs it: six operations, six kernels, one after the other."""
+    return ((x * 3 + y) * 2 + x) * 5 + y
+
+
 def kernel(operation: str, device: Device) -> Callable[..., Any]:
-    """``operation`` ('add' or 'matmul') run on ``device``."""
-    import tensorflow as tf
+    """``operation`` ('add', 'matmul', 'triad' x + 3y or 'chain' ((3x + y)·2 + x)·5 + y) run eagerly on ``device``."""
+    tf = module()
 
     _grow_gpu_memory()
-    op = {"add": tf.add, "matmul": tf.matmul}[operation]
+    op = {"add": tf.add, "matmul": tf.matmul, "triad": _triad, "chain": _chain}[operation]
     where = device.handle or device.id
 
     def on_device(x: Any, y: Any) -> Any:
@@ -159,7 +188,7 @@ def strategy(view: Framework, tf: Any = None) -> Any:
         raise RuntimeError("TensorFlow is not installed in this runtime: on a JAX runtime (a Colab TPU) "
                            "use distribution(), which gives keras.distribution.DataParallel")
     if tf is None:
-        import tensorflow as tf
+        tf = module()
     if view.sees("tpu"):
         if id(tf) not in _tpu_strategies:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
@@ -200,7 +229,7 @@ def build_in(distribution_: Any, view: Framework, modules: Mapping[str, Any],
 
 def batches(x: Any, y: Any, batch_size: int, shuffle: bool, seed: int, repeat: bool) -> Any:
     """A ``tf.data.Dataset`` of (x, y) batches of one static shape (``drop_remainder=True``), prefetched."""
-    import tensorflow as tf
+    tf = module()
 
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
@@ -218,8 +247,8 @@ def profiler_flops(keras_model: Any, batch_size: int = 1) -> dict[str, int]:
     2·m·k·n FLOPs, a Conv2D as 2·MACs, and a BiasAdd as one FLOP per output element. Needs the
     TensorFlow backend of Keras.
     """
+    tf = module()  # before Keras, which would import TensorFlow with its log lines
     import keras
-    import tensorflow as tf
 
     batch_size = whole_number("batch_size", batch_size)
     if keras.backend.backend() != NAME:
