@@ -9,6 +9,7 @@ functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import codecs
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -19,14 +20,15 @@ import numpy as np
 
 from tpu_lecture.checks import number, one_of, positive, whole_number
 
-# The lecture's MLP (FACTS.md, "The lecture's workloads"): a 32×32×3 CIFAR-10 image flattened to 3072
+# The lecture's MLP (benchmark #2 of the original lecture): a 32×32×3 CIFAR-10 image flattened to 3072
 # inputs, eight Dense→BatchNorm→ReLU→Dropout(0.5) blocks, Dense(10, softmax); Adam 1e-3; 9,108,058 parameters.
 MLP_INPUTS = 32 * 32 * 3
 MLP_WIDTHS = (2048, 1024, 512, 256, 128, 64, 32, 16)
 MLP_CLASSES = 10
-# The Shakespeare model of TensorFlow's "shakespeare_with_tpu_and_keras" Colab (FACTS.md): bytes in and
-# out (256 values), Embedding 512, two LSTM(512) layers, RMSprop with learning rate 0.01.
+# The Shakespeare model of TensorFlow's "shakespeare_with_tpu_and_keras" Colab (its model cell): bytes in
+# and out (256 values), Embedding 512, two LSTM(512) layers, RMSprop with learning rate 0.01.
 CHAR_VOCAB = 256
+OPTIMIZERS = ("rmsprop", "adam")
 
 Model = Any  # a keras.Model; Keras is not imported at module level
 
@@ -92,6 +94,7 @@ def char_model(
     rnn_layers: int = 2,
     *,
     seq_len: int | None = None,
+    optimizer: str = "rmsprop",
     learning_rate: float = 0.01,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
@@ -100,11 +103,13 @@ def char_model(
 ) -> Model:
     """The Shakespeare model: byte → Embedding → ``rnn_layers`` × LSTM (sequences) → Dense logits per byte.
 
-    It predicts the next byte at every position. The defaults are the lecture's sizes; a CPU run passes
-    smaller ones. Outputs are logits (the loss applies the softmax), compiled with RMSprop.
-    ``seq_len=None`` accepts any length; a fixed one gives the static shapes a TPU wants.
+    It predicts the next byte at every position. The defaults are the lecture's sizes and optimizer (RMSprop,
+    learning rate 0.01); a CPU run passes smaller sizes, and ``optimizer="adam"`` learns faster at small
+    batches. Outputs are logits (the loss applies the softmax). ``seq_len=None`` accepts any length; a fixed
+    one gives the static shapes a TPU wants.
     """
     _check_compile_options(steps_per_execution, jit_compile, learning_rate)
+    one_of("optimizer", optimizer, OPTIMIZERS)
     vocab_size, embedding_dim = whole_number("vocab_size", vocab_size), whole_number("embedding_dim", embedding_dim)
     rnn_units, rnn_layers = whole_number("rnn_units", rnn_units), whole_number("rnn_layers", rnn_layers)
     if seq_len is not None:
@@ -120,8 +125,9 @@ def char_model(
     logits = layers.Dense(vocab_size, name="next_byte_logits")(x)
     model = keras.Model(inputs, logits, name="shakespeare_lstm")
     if compile:
+        chosen = keras.optimizers.RMSprop if optimizer == "rmsprop" else keras.optimizers.Adam
         model.compile(
-            optimizer=keras.optimizers.RMSprop(learning_rate),
+            optimizer=chosen(learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["sparse_categorical_accuracy"],
             steps_per_execution=steps_per_execution,
@@ -228,6 +234,46 @@ def generate_text(
         if produced < length:
             logits = next_logits(byte)
     return "".join(pieces)[:length]
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+
+
+@dataclass(frozen=True, repr=False)
+class SampleQuality:
+    """How much a written sample reads like its corpus: how many of its words the corpus uses too, and the
+    longest run of one word said again and again ("the the the" is a run of 3)."""
+
+    words: int
+    known: int
+    longest_repeat: int
+    repeated_word: str | None = None
+
+    @property
+    def known_share(self) -> float:
+        return self.known / self.words if self.words else 0.0
+
+    def __repr__(self) -> str:
+        run = (f"{self.repeated_word!r} {self.longest_repeat}x in a row" if self.repeated_word
+               else "no word twice in a row")
+        return f"SampleQuality({self.known}/{self.words} words occur in the corpus = {self.known_share:.0%}; {run})"
+
+
+def sample_quality(sample: str, corpus: str) -> SampleQuality:
+    """Words of ``sample`` (letters and apostrophes, compared case-blind) that ``corpus`` also uses, and the
+    longest run of one repeated word. A word cut off at the sample's end is not counted."""
+    if not isinstance(sample, str) or not isinstance(corpus, str):
+        raise TypeError("sample and corpus must both be str (the generated text and the training text)")
+    words = [w.lower() for w in _WORD.findall(sample)]
+    if words and sample and sample[-1].isalpha():
+        words = words[:-1]
+    vocabulary = {w.lower() for w in _WORD.findall(corpus)}
+    longest, run, repeated = (1 if words else 0), 1, None
+    for before, word in zip(words, words[1:]):
+        run = run + 1 if word == before else 1
+        if run > longest:
+            longest, repeated = run, word
+    return SampleQuality(len(words), sum(w in vocabulary for w in words), longest, repeated)
 
 
 # ----------------------------------------------------------------------------------------- training
