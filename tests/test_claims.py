@@ -37,7 +37,7 @@ def test_printed_figures_keep_the_digits_the_verdict_needs():
     assert not tight.holds and "1.8000" in tight.figures()
     assert contradictions([tight.line()]) == [tight.line()]  # a ✗ is itself a contradiction
     assert Claim("big", 240_000, ">", 3_982.4, "samples/s").figures() == "240,000 > 3,982 samples/s"
-    assert Claim("close", 17.3, "≈", 17, tolerance=0.05).figures() == "17.3 ≈ 17.0 (within 5%)"
+    assert Claim("close", 17.3, "≈", 17, "x", tolerance=0.05).figures() == "17.3 ≈ 17.0 x (within 5%)"
 
 
 def test_check_claims_prints_every_line_and_fails_loudly(capsys):

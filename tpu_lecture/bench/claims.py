@@ -82,7 +82,7 @@ class Claim:
             if _compare(_read(value), self.relation, _read(bound), self.tolerance) == self.holds:
                 break
         within = f" (within {100 * self.tolerance:g}%)" if self.relation == "≈" else ""
-        return f"{value} {self.relation} {bound}{within}{' ' + self.unit if self.unit else ''}"
+        return f"{value} {self.relation} {bound}{' ' + self.unit if self.unit else ''}{within}"
 
     def line(self) -> str:
         return f"{HOLDS if self.holds else FAILS} {self.text}: {self.figures()}"
@@ -106,8 +106,8 @@ def check_claims(claims: Iterable[Claim], *, quiet: bool = False) -> list[Claim]
     return claims
 
 
-_LINE = re.compile(rf"^([{HOLDS}{FAILS}]) (.+): (-?[\d,.]+|inf|nan) ([{''.join(RELATIONS)}]) (-?[\d,.]+|inf|nan)"
-                   r"(?: \(within (\d+(?:\.\d+)?)%\))?")
+_LINE = re.compile(rf"^([{HOLDS}{FAILS}]) (.+): (-?[\d,.]+|inf|nan) ([{''.join(RELATIONS)}]) (-?[\d,.]+|inf|nan)\b")
+_WITHIN = re.compile(r"\(within (\d+(?:\.\d+)?)%\)$")
 
 
 def _read(text: str) -> float:
@@ -121,8 +121,9 @@ def contradictions(lines: Iterable[str]) -> list[str]:
         found = _LINE.match(line.strip())
         if found is None:
             continue
-        mark, _, value, relation, bound, within = found.groups()
-        holds = _compare(_read(value), relation, _read(bound), float(within or 0) / 100)
+        mark, _, value, relation, bound = found.groups()
+        within = _WITHIN.search(line.strip())
+        holds = _compare(_read(value), relation, _read(bound), float(within.group(1)) / 100 if within else 0.0)
         if mark == FAILS or holds != (mark == HOLDS):
             wrong.append(line.strip())
     return wrong
