@@ -91,7 +91,7 @@ class Claim:
         return f"Claim({self.line()!r})"
 
 
-def check_claims(claims: Iterable[Claim], *, quiet: bool = False) -> list[Claim]:
+def check_claims(claims: Iterable[Claim], *, quiet: bool = False) -> None:
     """Print each claim's line and raise ``ClaimError`` naming those the numbers contradict."""
     claims = list(claims)
     if not claims or not all(isinstance(c, Claim) for c in claims):
@@ -103,7 +103,6 @@ def check_claims(claims: Iterable[Claim], *, quiet: bool = False) -> list[Claim]
         raise ClaimError(f"{len(wrong)} of {len(claims)} stated conclusions no longer match the numbers: "
                          + "; ".join(c.line() for c in wrong)
                          + ". Change the sentence, or find out why the numbers moved.")
-    return claims
 
 
 _LINE = re.compile(rf"^([{HOLDS}{FAILS}]) (.+): (-?[\d,.]+|inf|nan) ([{''.join(RELATIONS)}]) (-?[\d,.]+|inf|nan)\b")
