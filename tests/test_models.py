@@ -102,6 +102,18 @@ def test_the_cpu_sized_char_model_is_a_gru_with_adam_and_a_falling_rate():
     assert model.name == "shakespeare_gru"
 
 
+def test_the_embedding_moves_by_adams_step_not_by_the_rows_read():
+    """Adam moves every weight by at most about its learning rate per step; a sparse gradient whose repeated rows
+    were folded in one by one moved the embedding table many times that on TensorFlow (not on JAX)."""
+    model = char_model(embedding_dim=8, rnn_units=8, rnn_layers=1, cell="gru", optimizer="adam", learning_rate=0.01,
+                       seed=0)
+    x = np.random.default_rng(0).integers(65, 70, (32, 20)).astype(np.int32)  # 5 bytes, each read ~128 times
+    before = model.get_layer("embedding").get_weights()[0].copy()
+    model.train_on_batch(x, x)
+    step = np.abs(model.get_layer("embedding").get_weights()[0] - before)
+    assert step.max() <= 0.0101 and step[65:70].min() > 0.005
+
+
 def test_a_gru_model_writes_with_its_own_predictions():
     model = char_model(embedding_dim=8, rnn_units=16, rnn_layers=2, cell="gru", seed=0)
     sequence = np.frombuffer(b"To be, or not", dtype=np.uint8).astype(np.int32)

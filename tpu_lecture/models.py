@@ -129,7 +129,7 @@ def char_model(
     if seed is not None:
         keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(seq_len,), dtype="int32", name="bytes")
-    x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    x = layers.Embedding(vocab_size, embedding_dim, embeddings_regularizer=_dense_gradient, name="embedding")(inputs)
     recurrent = layers.LSTM if cell == "lstm" else layers.GRU
     for i in range(1, rnn_layers + 1):
         x = recurrent(rnn_units, return_sequences=True, name=f"{cell}_{i}")(x)
@@ -144,6 +144,17 @@ def char_model(
             jit_compile=jit_compile,
         )
     return model
+
+
+def _dense_gradient(table: Any) -> Any:
+    """A zero loss term on the embedding table, so that its gradient is dense on every backend.
+
+    On TensorFlow a lookup's gradient is sparse (``tf.IndexedSlices``, one row per byte read, repeats and
+    all), and Keras 3's Adam and RMSprop fold such rows into their moments one by one instead of summing them
+    first: the table then moves many times the optimizer's step, and the same model trains differently on
+    TensorFlow and on JAX. A dense term in the gradient makes TensorFlow sum the rows, as JAX does.
+    """
+    return 0.0 * _keras().ops.sum(table)
 
 
 def _optimizer(keras: Any, name: str, learning_rate: float, decay_steps: int | None, clipnorm: float | None) -> Any:
