@@ -100,6 +100,10 @@ def test_the_cpu_sized_char_model_is_a_gru_with_adam_and_a_falling_rate():
     schedule = keras.optimizers.schedules.deserialize(optimizer.get_config()["learning_rate"])
     assert float(schedule(0)) == pytest.approx(0.01) and float(schedule(100)) == pytest.approx(0.001)
     assert model.name == "shakespeare_gru"
+    default = char_model(embedding_dim=64, rnn_units=4, compile=False, seed=0).get_layer("embedding").get_weights()[0]
+    spread = char_model(embedding_dim=64, rnn_units=4, embedding_stddev=1.0, compile=False, seed=0)
+    assert np.abs(default).max() <= 0.05  # Keras's uniform ±0.05
+    assert np.std(spread.get_layer("embedding").get_weights()[0]) == pytest.approx(1.0, rel=0.05)
 
 
 def test_the_embedding_moves_by_adams_step_not_by_the_rows_read():
@@ -145,6 +149,7 @@ def test_char_model_compiles_as_the_colab_did(tiny_char):
         (lambda: char_model(optimizer="sgd"), ValueError, "unknown optimizer 'sgd': use one of 'rmsprop', 'adam'"),
         (lambda: char_model(decay_steps=0), ValueError, "decay_steps must be at least 1, got 0"),
         (lambda: char_model(clipnorm=-1), ValueError, "clipnorm must be positive, got -1"),
+        (lambda: char_model(embedding_stddev=0), ValueError, "embedding_stddev must be positive, got 0"),
         (lambda: train(None, [[1]], epochs=0), ValueError, "epochs must be at least 1, got 0"),
     ],
 )

@@ -100,6 +100,7 @@ def char_model(
     learning_rate: float = 0.01,
     decay_steps: int | None = None,
     clipnorm: float | None = None,
+    embedding_stddev: float | None = None,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
     compile: bool = True,
@@ -108,12 +109,13 @@ def char_model(
     """The Shakespeare model: byte → Embedding → ``rnn_layers`` recurrent layers (sequences) → Dense logits.
 
     It predicts the next byte at every position. The defaults are the lecture's: LSTM layers, RMSprop with
-    learning rate 0.01. A CPU run passes smaller sizes, ``cell="gru"`` (a gated recurrent unit: three gates
-    instead of four, so less work per character) and ``optimizer="adam"``, which learn faster at small
-    batches. ``decay_steps`` lowers the learning rate along a cosine to a tenth over that many steps (a short
-    run then ends on small, careful steps); ``clipnorm`` caps each gradient's norm. Outputs are logits (the
-    loss applies the softmax). ``seq_len=None`` accepts any length; a fixed one gives the static shapes a
-    TPU wants.
+    learning rate 0.01. A CPU run passes smaller sizes, ``cell="gru"`` (three gates instead of four: less work
+    per character) and ``optimizer="adam"``, which learn faster at small batches; ``decay_steps`` lowers the
+    learning rate along a cosine to a tenth over that many steps, ``clipnorm`` caps each gradient's norm, and
+    ``embedding_stddev`` draws the byte vectors from a normal distribution of that spread instead of Keras's
+    ±0.05 (Adam moves a weight by about its learning rate per step, so tiny vectors take many steps to grow).
+    Outputs are logits (the loss applies the softmax). ``seq_len=None`` accepts any length; a fixed one gives
+    the static shapes a TPU wants.
     """
     _check_compile_options(steps_per_execution, jit_compile, learning_rate)
     one_of("optimizer", optimizer, OPTIMIZERS)
@@ -122,14 +124,16 @@ def char_model(
     rnn_units, rnn_layers = whole_number("rnn_units", rnn_units), whole_number("rnn_layers", rnn_layers)
     if seq_len is not None:
         seq_len = whole_number("seq_len", seq_len)
-    decay_steps = None if decay_steps is None else whole_number("decay_steps", decay_steps)
-    clipnorm = None if clipnorm is None else positive("clipnorm", clipnorm)
+    decay_steps, clipnorm, embedding_stddev = _optional(decay_steps=decay_steps, clipnorm=clipnorm,
+                                                        embedding_stddev=embedding_stddev)
     keras = _keras()
     layers = keras.layers
     if seed is not None:
         keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(seq_len,), dtype="int32", name="bytes")
-    x = layers.Embedding(vocab_size, embedding_dim, embeddings_regularizer=_dense_gradient, name="embedding")(inputs)
+    start = "uniform" if embedding_stddev is None else keras.initializers.RandomNormal(stddev=embedding_stddev)
+    x = layers.Embedding(vocab_size, embedding_dim, embeddings_initializer=start,
+                         embeddings_regularizer=_dense_gradient, name="embedding")(inputs)
     recurrent = layers.LSTM if cell == "lstm" else layers.GRU
     for i in range(1, rnn_layers + 1):
         x = recurrent(rnn_units, return_sequences=True, name=f"{cell}_{i}")(x)
@@ -144,6 +148,12 @@ def char_model(
             jit_compile=jit_compile,
         )
     return model
+
+
+def _optional(**values: Any) -> tuple[Any, ...]:
+    """The optional training settings, each None or checked: a whole number of steps, positive numbers else."""
+    checks = {"decay_steps": whole_number, "clipnorm": positive, "embedding_stddev": positive}
+    return tuple(None if v is None else checks[name](name, v) for name, v in values.items())
 
 
 def _dense_gradient(table: Any) -> Any:
