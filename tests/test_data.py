@@ -525,3 +525,33 @@ def test_tf_datasets_have_static_shapes():
     images = data.cifar_dataset(np.zeros((50, 3072), np.float32), np.zeros(50, np.uint8), batch_size=16, repeat=True)
     assert images.element_spec[0].shape == (16, 3072)
     assert int(images.cardinality()) == int(tf.data.INFINITE_CARDINALITY)
+
+
+def test_split_text_holds_out_the_end_at_a_line_break():
+    text = "".join(f"line {i}\n" for i in range(100))
+    train, held = data.split_text(text, 0.1)
+    assert train + held == text and train.endswith("\n") and held.startswith("line ")
+    assert 0.08 < len(held) / len(text) < 0.13
+    for bad in (0, 1, 1.5):
+        with pytest.raises(ValueError, match=r"held_out must be in \(0, 1\)"):
+            data.split_text(text, bad)
+    with pytest.raises(ValueError, match="too short to hold out"):
+        data.split_text("ab", 0.1)
+    with pytest.raises(TypeError, match="must be a str"):
+        data.split_text(b"bytes")
+
+
+def test_char_windows_start_at_random_places_and_repeat_with_their_seed():
+    text = "".join(map(chr, np.random.default_rng(0).integers(65, 91, 500)))  # no window appears twice
+    x, y = data.char_windows(text, 10, 40, seed=3)
+    assert x.shape == y.shape == (40, 10) and x.dtype == np.int32
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
+    codes = text.encode()
+    starts = [codes.index(bytes(row.astype(np.uint8))) for row in x]  # every window is a piece of the text
+    assert len(set(starts)) == 40, "starts do not repeat while the text has enough of them"
+    np.testing.assert_array_equal(data.char_windows(text, 10, 40, seed=3)[0], x)
+    assert not np.array_equal(data.char_windows(text, 10, 40, seed=4)[0], x)
+    many, _ = data.char_windows("abcdefghijkl", 10, 9, seed=0)  # more windows than starts: repeats allowed
+    assert many.shape == (9, 10)
+    with pytest.raises(ValueError, match="too few for one window"):
+        data.char_windows("short", 10, 1)

@@ -39,8 +39,14 @@ def mlp_closed_form() -> int:
     return blocks + dense_params(16, 10)
 
 
-def char_closed_form(vocab: int, embedding: int, units: int, layers: int) -> int:
-    rnn = lstm_params(embedding, units) + (layers - 1) * lstm_params(units, units)
+def gru_params(inputs: int, units: int) -> int:
+    """Three gates, each with input weights, recurrent weights and (Keras's reset_after) two biases."""
+    return 3 * (units * (inputs + units) + 2 * units)
+
+
+def char_closed_form(vocab: int, embedding: int, units: int, layers: int, cell: str = "lstm") -> int:
+    params = lstm_params if cell == "lstm" else gru_params
+    rnn = params(embedding, units) + (layers - 1) * params(units, units)
     return vocab * embedding + rnn + dense_params(units, vocab)
 
 
@@ -51,7 +57,7 @@ def tiny_char():
 
 def test_the_lectures_mlp_has_its_parameter_count():
     model = mlp_model()
-    assert model.count_params() == mlp_closed_form() == 9_108_058  # FACTS.md
+    assert model.count_params() == mlp_closed_form() == 9_108_058  # the lecture's benchmark #2
     kinds = [type(layer).__name__ for layer in model.layers[1:]]
     assert kinds == ["Dense", "BatchNormalization", "ReLU", "Dropout"] * 8 + ["Dense"]
     assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)] == [
@@ -84,6 +90,43 @@ def test_char_model_parameter_count_matches_the_closed_form(sizes):
     assert sum(isinstance(layer, keras.layers.LSTM) for layer in model.layers) == full["rnn_layers"]
 
 
+def test_the_cpu_sized_char_model_is_a_gru_with_adam_and_a_falling_rate():
+    model = char_model(embedding_dim=8, rnn_units=16, rnn_layers=1, cell="gru", optimizer="adam",
+                       learning_rate=0.01, decay_steps=100, clipnorm=1.0, seed=0)
+    assert model.count_params() == char_closed_form(256, 8, 16, 1, "gru")
+    assert [type(layer).__name__ for layer in model.layers[1:]] == ["Embedding", "GRU", "Dense"]
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.Adam) and optimizer.clipnorm == 1.0
+    schedule = keras.optimizers.schedules.deserialize(optimizer.get_config()["learning_rate"])
+    assert float(schedule(0)) == pytest.approx(0.01) and float(schedule(100)) == pytest.approx(0.001)
+    assert model.name == "shakespeare_gru"
+    default = char_model(embedding_dim=64, rnn_units=4, compile=False, seed=0).get_layer("embedding").get_weights()[0]
+    spread = char_model(embedding_dim=64, rnn_units=4, embedding_stddev=1.0, compile=False, seed=0)
+    assert np.abs(default).max() <= 0.05  # Keras's uniform ±0.05
+    assert np.std(spread.get_layer("embedding").get_weights()[0]) == pytest.approx(1.0, rel=0.05)
+
+
+def test_the_embedding_moves_by_adams_step_not_by_the_rows_read():
+    """Adam moves every weight by at most about its learning rate per step; a sparse gradient whose repeated rows
+    were folded in one by one moved the embedding table many times that on TensorFlow (not on JAX)."""
+    model = char_model(embedding_dim=8, rnn_units=8, rnn_layers=1, cell="gru", optimizer="adam", learning_rate=0.01,
+                       seed=0)
+    x = np.random.default_rng(0).integers(65, 70, (32, 20)).astype(np.int32)  # 5 bytes, each read ~128 times
+    before = model.get_layer("embedding").get_weights()[0].copy()
+    model.train_on_batch(x, x)
+    step = np.abs(model.get_layer("embedding").get_weights()[0] - before)
+    assert step.max() <= 0.0101 and step[65:70].min() > 0.005
+
+
+def test_a_gru_model_writes_with_its_own_predictions():
+    model = char_model(embedding_dim=8, rnn_units=16, rnn_layers=2, cell="gru", seed=0)
+    sequence = np.frombuffer(b"To be, or not", dtype=np.uint8).astype(np.int32)
+    expected = keras.ops.convert_to_numpy(model(sequence[None]))[0]
+    step = models._next_byte_logits(model)
+    np.testing.assert_allclose(np.stack([step(int(b)) for b in sequence]), expected, rtol=1e-5, atol=1e-5)
+    assert len(generate_text(model, "ROMEO:", 9, seed=0)) == 9
+
+
 def test_char_model_compiles_as_the_colab_did(tiny_char):
     assert isinstance(tiny_char.optimizer, keras.optimizers.RMSprop)
     assert float(tiny_char.optimizer.learning_rate) == pytest.approx(0.01)
@@ -102,6 +145,11 @@ def test_char_model_compiles_as_the_colab_did(tiny_char):
         (lambda: char_model(rnn_units=0), ValueError, "rnn_units must be at least 1, got 0"),
         (lambda: char_model(rnn_layers=1.5), TypeError, "rnn_layers must be a whole number, got 1.5"),
         (lambda: char_model(seq_len=0), ValueError, "seq_len must be at least 1, got 0"),
+        (lambda: char_model(cell="rnn"), ValueError, "unknown cell 'rnn': use one of 'lstm', 'gru'"),
+        (lambda: char_model(optimizer="sgd"), ValueError, "unknown optimizer 'sgd': use one of 'rmsprop', 'adam'"),
+        (lambda: char_model(decay_steps=0), ValueError, "decay_steps must be at least 1, got 0"),
+        (lambda: char_model(clipnorm=-1), ValueError, "clipnorm must be positive, got -1"),
+        (lambda: char_model(embedding_stddev=0), ValueError, "embedding_stddev must be positive, got 0"),
         (lambda: train(None, [[1]], epochs=0), ValueError, "epochs must be at least 1, got 0"),
     ],
 )
@@ -195,6 +243,19 @@ def test_generate_text_works_for_models_that_are_not_a_plain_stack():
     model = keras.Model(inputs, outputs)
     assert models._rnn_stack(model) is None
     assert len(generate_text(model, "To", 6, seed=0)) == 6
+
+
+def test_sample_quality_counts_known_words_and_repeats():
+    corpus = "First Citizen:\nBefore we proceed any further, hear me speak.\n"
+    quality = models.sample_quality("Before we speak the the the farther proceed, hea", corpus)
+    assert (quality.words, quality.known, quality.longest_repeat, quality.repeated_word) == (8, 4, 3, "the")
+    assert quality.known_share == 0.5 and "4/8 words" in repr(quality) and "'the' 3x in a row" in repr(quality)
+    clean = models.sample_quality("Hear me, speak; proceed.", corpus)
+    assert clean.known_share == 1.0 and clean.longest_repeat == 1 and "no word twice" in repr(clean)
+    assert models.sample_quality("", corpus).known_share == 0.0
+    assert models.sample_quality("O'er you're.", "o'er you're").known == 2  # apostrophes stay inside words
+    with pytest.raises(TypeError, match="sample and corpus must both be str"):
+        models.sample_quality(b"bytes", corpus)
 
 
 @pytest.mark.parametrize(

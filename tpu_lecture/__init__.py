@@ -74,7 +74,7 @@ _LAZY: dict[str, str] = {
     "summary_line": "runtime.runtime",
     # bench/: the harness, results, their store and plots, benchmark #1
     "benchmark": "bench.harness",
-    "result_from_training": "bench.harness",
+    "result_from_training": "bench.training",
     "BenchmarkResult": "bench.record",
     "compare": "bench.record",
     "sweep": "bench.matrix_ops",
@@ -91,6 +91,7 @@ _LAZY: dict[str, str] = {
     "generate_text": "models",
     "train": "models",
     "TrainingReport": "models",
+    "sample_quality": "models",
     "load_cifar10": "data",
     "load_shakespeare": "data",
     "per_replica_batch": "data",

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from tpu_lecture.checks import whole_number
+from tpu_lecture.checks import number, whole_number
 
 SHAKESPEARE_URL = "https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt"
 SHAKESPEARE_FILES = ("tinyshakespeare.txt", "shakespeare.txt")
@@ -700,6 +700,37 @@ def char_arrays(
     if batch_size is not None:
         x, y = whole_batches(x, y, batch_size=batch_size)
     return x, y
+
+
+def split_text(text: str, held_out: float = 0.1) -> tuple[str, str]:
+    """(training text, held-out text): the last ``held_out`` of the text, cut at a line break, kept apart so
+    that a loss measured on it tells how well the model writes text it has never read."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    held_out = number("held_out", held_out, low=0, high=1, low_open=True, high_open=True)
+    cut = int(len(text) * (1 - held_out))
+    line_break = text.rfind("\n", 0, cut)
+    cut = line_break + 1 if line_break > 0 else cut
+    if min(cut, len(text) - cut) < 2:
+        raise ValueError(f"a text of {len(text)} characters is too short to hold out {held_out:.0%} of it")
+    return text[:cut], text[cut:]
+
+
+def char_windows(text: str, seq_len: int, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` (inputs, targets) windows of ``seq_len`` bytes that start at random places in the text.
+
+    Starts are drawn without repeats while the text has enough of them (a training run that reads the text
+    several times then sees each piece in new company), with repeats beyond that. Seeded, so a run repeats.
+    """
+    seq_len, count = whole_number("seq_len", seq_len), whole_number("count", count)
+    codes = encode_text(text)
+    starts = len(codes) - seq_len
+    if starts < 1:
+        raise ValueError(f"the text has {len(codes)} bytes, too few for one window of seq_len+1 = {seq_len + 1}")
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(starts, size=count, replace=count > starts)
+    chunks = codes[picked[:, None] + np.arange(seq_len + 1)].astype(np.int32)
+    return chunks[:, :-1], chunks[:, 1:]
 
 
 def char_dataset(

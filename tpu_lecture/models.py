@@ -9,6 +9,7 @@ functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import codecs
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -19,14 +20,16 @@ import numpy as np
 
 from tpu_lecture.checks import number, one_of, positive, whole_number
 
-# The lecture's MLP (FACTS.md, "The lecture's workloads"): a 32×32×3 CIFAR-10 image flattened to 3072
+# The lecture's MLP (benchmark #2 of the original lecture): a 32×32×3 CIFAR-10 image flattened to 3072
 # inputs, eight Dense→BatchNorm→ReLU→Dropout(0.5) blocks, Dense(10, softmax); Adam 1e-3; 9,108,058 parameters.
 MLP_INPUTS = 32 * 32 * 3
 MLP_WIDTHS = (2048, 1024, 512, 256, 128, 64, 32, 16)
 MLP_CLASSES = 10
-# The Shakespeare model of TensorFlow's "shakespeare_with_tpu_and_keras" Colab (FACTS.md): bytes in and
-# out (256 values), Embedding 512, two LSTM(512) layers, RMSprop with learning rate 0.01.
+# The Shakespeare model of TensorFlow's "shakespeare_with_tpu_and_keras" Colab (its model cell): bytes in
+# and out (256 values), Embedding 512, two LSTM(512) layers, RMSprop with learning rate 0.01.
 CHAR_VOCAB = 256
+OPTIMIZERS = ("rmsprop", "adam")
+CELLS = ("lstm", "gru")
 
 Model = Any  # a keras.Model; Keras is not imported at module level
 
@@ -91,43 +94,86 @@ def char_model(
     rnn_units: int = 512,
     rnn_layers: int = 2,
     *,
+    cell: str = "lstm",
     seq_len: int | None = None,
+    optimizer: str = "rmsprop",
     learning_rate: float = 0.01,
+    decay_steps: int | None = None,
+    clipnorm: float | None = None,
+    embedding_stddev: float | None = None,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
     compile: bool = True,
     seed: int | None = None,
 ) -> Model:
-    """The Shakespeare model: byte → Embedding → ``rnn_layers`` × LSTM (sequences) → Dense logits per byte.
+    """The Shakespeare model: byte → Embedding → ``rnn_layers`` recurrent layers (sequences) → Dense logits.
 
-    It predicts the next byte at every position. The defaults are the lecture's sizes; a CPU run passes
-    smaller ones. Outputs are logits (the loss applies the softmax), compiled with RMSprop.
-    ``seq_len=None`` accepts any length; a fixed one gives the static shapes a TPU wants.
+    It predicts the next byte at every position. The defaults are the lecture's: LSTM layers, RMSprop with
+    learning rate 0.01. A CPU run passes smaller sizes, ``cell="gru"`` (three gates instead of four: less work
+    per character) and ``optimizer="adam"``, which learn faster at small batches; ``decay_steps`` lowers the
+    learning rate along a cosine to a tenth over that many steps, ``clipnorm`` caps each gradient's norm, and
+    ``embedding_stddev`` draws the byte vectors from a normal distribution of that spread instead of Keras's
+    ±0.05 (Adam moves a weight by about its learning rate per step, so tiny vectors take many steps to grow).
+    Outputs are logits (the loss applies the softmax). ``seq_len=None`` accepts any length; a fixed one gives
+    the static shapes a TPU wants.
     """
     _check_compile_options(steps_per_execution, jit_compile, learning_rate)
+    one_of("optimizer", optimizer, OPTIMIZERS)
+    one_of("cell", cell, CELLS)
     vocab_size, embedding_dim = whole_number("vocab_size", vocab_size), whole_number("embedding_dim", embedding_dim)
     rnn_units, rnn_layers = whole_number("rnn_units", rnn_units), whole_number("rnn_layers", rnn_layers)
     if seq_len is not None:
         seq_len = whole_number("seq_len", seq_len)
+    decay_steps, clipnorm, embedding_stddev = _optional(decay_steps=decay_steps, clipnorm=clipnorm,
+                                                        embedding_stddev=embedding_stddev)
     keras = _keras()
     layers = keras.layers
     if seed is not None:
         keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(seq_len,), dtype="int32", name="bytes")
-    x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    start = "uniform" if embedding_stddev is None else keras.initializers.RandomNormal(stddev=embedding_stddev)
+    x = layers.Embedding(vocab_size, embedding_dim, embeddings_initializer=start,
+                         embeddings_regularizer=_dense_gradient, name="embedding")(inputs)
+    recurrent = layers.LSTM if cell == "lstm" else layers.GRU
     for i in range(1, rnn_layers + 1):
-        x = layers.LSTM(rnn_units, return_sequences=True, name=f"lstm_{i}")(x)
+        x = recurrent(rnn_units, return_sequences=True, name=f"{cell}_{i}")(x)
     logits = layers.Dense(vocab_size, name="next_byte_logits")(x)
-    model = keras.Model(inputs, logits, name="shakespeare_lstm")
+    model = keras.Model(inputs, logits, name=f"shakespeare_{cell}")
     if compile:
         model.compile(
-            optimizer=keras.optimizers.RMSprop(learning_rate),
+            optimizer=_optimizer(keras, optimizer, learning_rate, decay_steps, clipnorm),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["sparse_categorical_accuracy"],
             steps_per_execution=steps_per_execution,
             jit_compile=jit_compile,
         )
     return model
+
+
+def _optional(**values: Any) -> tuple[Any, ...]:
+    """The optional training settings, each None or checked: a whole number of steps, positive numbers else."""
+    checks = {"decay_steps": whole_number, "clipnorm": positive, "embedding_stddev": positive}
+    return tuple(None if v is None else checks[name](name, v) for name, v in values.items())
+
+
+def _dense_gradient(table: Any) -> Any:
+    """A zero loss term on the embedding table, so that its gradient is dense on every backend.
+
+    On TensorFlow a lookup's gradient is sparse (``tf.IndexedSlices``, one row per byte read, repeats and
+    all), and Keras 3's Adam and RMSprop fold such rows into their moments one by one instead of summing them
+    first: the table then moves many times the optimizer's step, and the same model trains differently on
+    TensorFlow and on JAX. A dense term in the gradient makes TensorFlow sum the rows, as JAX does.
+    """
+    return 0.0 * _keras().ops.sum(table)
+
+
+def _optimizer(keras: Any, name: str, learning_rate: float, decay_steps: int | None, clipnorm: float | None) -> Any:
+    """RMSprop or Adam, at a fixed learning rate or one that follows a cosine down to a tenth of it."""
+    rate: Any = learning_rate
+    if decay_steps is not None:
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.1)
+    chosen = keras.optimizers.RMSprop if name == "rmsprop" else keras.optimizers.Adam
+    return chosen(rate, clipnorm=clipnorm)
 
 
 # --------------------------------------------------------------------------------------- generation
@@ -228,6 +274,46 @@ def generate_text(
         if produced < length:
             logits = next_logits(byte)
     return "".join(pieces)[:length]
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
+
+
+@dataclass(frozen=True, repr=False)
+class SampleQuality:
+    """How much a written sample reads like its corpus: how many of its words the corpus uses too, and the
+    longest run of one word said again and again ("the the the" is a run of 3)."""
+
+    words: int
+    known: int
+    longest_repeat: int
+    repeated_word: str | None = None
+
+    @property
+    def known_share(self) -> float:
+        return self.known / self.words if self.words else 0.0
+
+    def __repr__(self) -> str:
+        run = (f"{self.repeated_word!r} {self.longest_repeat}x in a row" if self.repeated_word
+               else "no word twice in a row")
+        return f"SampleQuality({self.known}/{self.words} words occur in the corpus = {self.known_share:.0%}; {run})"
+
+
+def sample_quality(sample: str, corpus: str) -> SampleQuality:
+    """Words of ``sample`` (letters and apostrophes, compared case-blind) that ``corpus`` also uses, and the
+    longest run of one repeated word. A word cut off at the sample's end is not counted."""
+    if not isinstance(sample, str) or not isinstance(corpus, str):
+        raise TypeError("sample and corpus must both be str (the generated text and the training text)")
+    words = [w.lower() for w in _WORD.findall(sample)]
+    if words and sample and sample[-1].isalpha():
+        words = words[:-1]
+    vocabulary = {w.lower() for w in _WORD.findall(corpus)}
+    longest, run, repeated = (1 if words else 0), 1, None
+    for before, word in zip(words, words[1:]):
+        run = run + 1 if word == before else 1
+        if run > longest:
+            longest, repeated = run, word
+    return SampleQuality(len(words), sum(w in vocabulary for w in words), longest, repeated)
 
 
 # ----------------------------------------------------------------------------------------- training

@@ -21,9 +21,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tpu_lecture import checks
+
 HOLDS, FAILS = "✓", "✗ CONTRADICTED:"
 VERDICT = "verdict:"
-_RELATIONS = {"≥": operator.ge, "≤": operator.le, "=": operator.eq, ">": operator.gt, "<": operator.lt}
+_RELATIONS = {"≥": operator.ge, "≤": operator.le, "=": operator.eq, ">": operator.gt, "<": operator.lt, "≈": None}
+_ASCII = {">=": "≥", "<=": "≤", "~": "≈", "==": "="}
 _PREFIXES = {"P": 1e15, "T": 1e12, "G": 1e9, "M": 1e6, "k": 1e3, "": 1.0, "m": 1e-3, "µ": 1e-6, "n": 1e-9}
 SI_UNITS = ("B/s", "FLOP/s", "B", "FLOP", "s")  # units printed with a prefix ('38.1 GB/s'); others as they are
 
@@ -60,13 +63,32 @@ def number(value: float, unit: str = "") -> str:
     return f"{text}{'' if unit == '%' else ' '}{unit}" if unit else text
 
 
-def relation(text: str, value: float, op: str, bound: float, unit: str = "", factor: float = 1.0) -> Claim:
-    """The claim ``value op factor × bound`` (op one of ≥ ≤ = > <), its evidence printed so it can be re-checked."""
-    if op not in _RELATIONS:
-        raise ValueError(f"op must be one of {' '.join(_RELATIONS)}, not {op!r}")
-    holds = bool(_RELATIONS[op](value, factor * bound))
+def relation(text: str, value: float, op: str, bound: float, unit: str = "", factor: float = 1.0, *,
+             tolerance: float = 0.0) -> Claim:
+    """The claim ``value op factor × bound`` (op one of ≥ ≤ = > < ≈; ≈ holds within ``tolerance``, a fraction of
+    the bound), its evidence printed so that ``recheck`` can re-decide it from the line alone."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("a claim needs the sentence it checks, e.g. 'the loss fell'")
+    op = checks.one_of("op", _ASCII.get(op, op), _RELATIONS)
+    value, bound = checks.number("value", value), checks.number("bound", bound)
+    tolerance = checks.number("tolerance", tolerance, low=0)
+    if op == "≈" and tolerance == 0:
+        raise ValueError("a claim of ≈ needs a tolerance, e.g. tolerance=0.05 for within 5%")
+    holds = _decide(value, op, factor * bound, tolerance)
     scaled = f"{number(factor)} × {number(bound, unit)}" if factor != 1 else number(bound, unit)
-    return Claim(text, holds, f"{number(value, unit)} {op} {scaled}")
+    within = f" (within {100 * tolerance:g}%)" if op == "≈" else ""
+    return Claim(text, holds, f"{number(value, unit)} {op} {scaled}{within}")
+
+
+def about(text: str, value: float, bound: float, unit: str = "", *, tolerance: float) -> Claim:
+    """The claim value ≈ bound, within ``tolerance`` (a fraction of the bound: 0.05 is 5%)."""
+    return relation(text, value, "≈", bound, unit, tolerance=tolerance)
+
+
+def _decide(value: float, op: str, bound: float, tolerance: float) -> bool:
+    if op == "≈":
+        return abs(value - bound) <= tolerance * abs(bound)
+    return bool(_RELATIONS[op](value, bound))
 
 
 def at_least(text: str, value: float, bound: float, unit: str = "", factor: float = 1.0) -> Claim:
@@ -107,7 +129,8 @@ def check(claims: Iterable[Claim], strict: bool = True) -> None:
 
 
 _QUANTITY = r"(-?[\d,]*\.?\d+(?:e[+-]?\d+)?)(?:%| ([PTGMkmµn]?)(\S*))?"
-_LINE = re.compile(rf"^{re.escape(HOLDS)} .*: {_QUANTITY} ([≥≤=<>]) (?:{_QUANTITY} × )?{_QUANTITY}$")
+_LINE = re.compile(rf"^{re.escape(HOLDS)} .*: {_QUANTITY} ([≥≤=<>≈]) (?:{_QUANTITY} × )?{_QUANTITY}"
+                   r"(?: \(within (\d+(?:\.\d+)?)%\))?$")
 
 
 def _value(digits: str, prefix: str | None, unit: str | None) -> float:
@@ -122,10 +145,12 @@ def recheck(line: str) -> bool | None:
     found = _LINE.match(line.strip())
     if found is None:
         return None
-    v, vp, vu, op, f, _, _, b, bp, bu = found.groups()
+    v, vp, vu, op, f, _, _, b, bp, bu, within = found.groups()
     value, bound = _value(v, vp, vu), _value(b, bp, bu)
-    factor = float(f.replace(",", "")) if f else 1.0
+    bound *= float(f.replace(",", "")) if f else 1.0
     if op == "=":
-        return math.isclose(value, factor * bound, rel_tol=1e-3)
-    slack = 1e-3 * abs(factor * bound)  # the printed numbers are rounded to 4 digits
-    return bool(_RELATIONS[op](value + (slack if op in "≥>" else -slack), factor * bound))
+        return math.isclose(value, bound, rel_tol=1e-3)
+    slack = 1e-3 * abs(bound)  # the printed numbers are rounded to 4 digits
+    if op == "≈":
+        return abs(value - bound) <= float(within) / 100 * abs(bound) + slack
+    return bool(_RELATIONS[op](value + (slack if op in "≥>" else -slack), bound))
