@@ -65,7 +65,7 @@ def test_mlp_analytic_counts():
     sizes = [3072, 2048, 1024, 512, 256, 128, 64, 32, 16, 10]
     expected = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     assert c.mlp_macs_per_sample() == expected == 9_087_648
-    assert c.mlp_params() == 9_108_058  # FACTS.md
+    assert c.mlp_params() == 9_108_058  # Keras's count_params() of the lecture's model
     assert c.mlp_macs_per_sample(4, (3,), 2) == 4 * 3 + 3 * 2
 
 
@@ -157,7 +157,7 @@ def test_compare_machines_rows():
 
 
 def test_roofline_arithmetic():
-    # TPU v5e: 197 TFLOP/s bf16, 819 GB/s HBM (Cloud TPU docs, FACTS.md) -> about 240 FLOPs/byte
+    # TPU v5e: 197 TFLOP/s bf16, 819 GB/s HBM (Cloud TPU docs, "TPU v5e") -> about 240 FLOPs/byte
     ridge = roofline.ridge_point(197e12, 819e9)
     assert ridge == pytest.approx(240.5, abs=0.1)
     assert roofline.attainable_flops(ridge / 2, 197e12, 819e9) == pytest.approx(197e12 / 2)
@@ -206,7 +206,7 @@ def keras():
 
 
 def lecture_mlp(keras):
-    """The lecture's MLP (FACTS.md), built here so that this test does not depend on models.py."""
+    """The lecture's MLP (its benchmark #2), built here so that this test does not depend on models.py."""
     layers = keras.layers
     model = keras.Sequential([keras.Input((3072,))], name="lecture_mlp")
     for width in (2048, 1024, 512, 256, 128, 64, 32, 16):

@@ -1,4 +1,4 @@
-"""Tests of tpu_lecture.precision against ml_dtypes, numpy and FACTS.md's numbers."""
+"""Tests of tpu_lecture.precision against ml_dtypes, numpy and the formats' published numbers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tpu_lecture import precision as p
 
 @pytest.mark.parametrize(
     ("fmt", "exponent", "mantissa", "max_finite", "smallest_normal", "eps"),
-    [  # FACTS.md, "Floating-point formats"
+    [  # IEEE 754-2019 (binary32, binary16); bfloat16: Google Cloud TPU docs, "The bfloat16 numerical format"
         ("float32", 8, 23, 3.4028235e38, 1.1754944e-38, 2.0**-23),
         ("float16", 5, 10, 65504.0, 6.1035156e-05, 2.0**-10),
         ("bfloat16", 8, 7, 3.3895314e38, 1.1754944e-38, 2.0**-7),

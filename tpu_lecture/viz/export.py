@@ -162,10 +162,11 @@ def animation_html(run, fps: float = 2.0, dpi: int = 80) -> str:
         return _self_contained(movie.to_jshtml(fps=fps, default_mode="once"))
 
 
-# to_jshtml draws its buttons with an icon font fetched from a CDN; offline they come out blank.
+# to_jshtml draws its buttons with an icon font fetched from a CDN; offline they come out blank. The glyphs are
+# ones every browser font has (⏮ and ⏭ show as empty boxes in Debian's Chromium).
 _BUTTON_GLYPHS = {
-    "fa-play fa-flip-horizontal": "◀", "fa-fast-backward": "⏮", "fa-step-backward": "◁", "fa-pause": "❚❚",
-    "fa-play": "▶", "fa-step-forward": "▷", "fa-fast-forward": "⏭", "fa-minus": "−", "fa-plus": "+",
+    "fa-play fa-flip-horizontal": "◀", "fa-fast-backward": "«", "fa-step-backward": "◁", "fa-pause": "❚❚",
+    "fa-play": "▶", "fa-step-forward": "▷", "fa-fast-forward": "»", "fa-minus": "−", "fa-plus": "+",
 }
 
 
