@@ -96,7 +96,7 @@ def _worked_busy() -> str:
 
 
 EXERCISES = (
-    Exercise(1, "TPU v6e vs v5e on the add", answer=_add_speedup, unit="×", rel_tol=0.01,
+    Exercise(1, "TPU v6e vs v5e on the add", answer=_add_speedup, unit="times", rel_tol=0.01,
              hint="is the add memory-bound or compute-bound on these chips? Then compare the limit that binds",
              mistakes=(Mistake(lambda: hardware.get("TPU v6e").peak_flops / hardware.get("TPU v5e").peak_flops,
                                "that is the ratio of the peaks; the add never gets near either peak"),),
