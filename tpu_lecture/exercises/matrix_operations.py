@@ -1,5 +1,6 @@
 """Checked exercises of notebook 02 · Matrix operations. Every answer is computed here from the package: the MAC
-counters, the hardware table, and the MXU's bfloat16 rule (``precision.mxu_matmul``) on the notebook's product."""
+counters, the hardware table, the roofline, and the precision module's MXU rule and all-bfloat16 product on the
+notebook's own inputs."""
 
 from __future__ import annotations
 
@@ -28,21 +29,39 @@ def _least_ms(chip: str = CHIP, n: int = ACCELERATOR_N) -> float:
     return 1e3 * _product_flops(n) / rate
 
 
-@cache
-def _bf16_error() -> float:
-    """The relative error of one bfloat16 pass on the notebook's N×N product, against float64 (Frobenius norms)."""
+def _checked_product() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The notebook's N×N inputs on a CPU (same seed) and their float64 product."""
     n, seed = CHECKED
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, n), dtype=np.float32)
     Y = rng.standard_normal((n, n), dtype=np.float32)
-    reference = X.astype(np.float64) @ Y.astype(np.float64)
-    moved = precision.mxu_matmul(X, Y).astype(np.float64) - reference
-    return float(np.linalg.norm(moved) / np.linalg.norm(reference))
+    return X, Y, X.astype(np.float64) @ Y.astype(np.float64)
+
+
+def _relative_error(result: np.ndarray, reference: np.ndarray) -> float:
+    """‖result − reference‖ / ‖reference‖ (Frobenius norms), as the notebook measures it."""
+    return float(np.linalg.norm(result.astype(np.float64) - reference) / np.linalg.norm(reference))
+
+
+@cache
+def _errors() -> dict[str, float]:
+    """The relative errors of the MXU's rule (bfloat16 inputs, float32 sums) and of all-bfloat16 arithmetic."""
+    X, Y, reference = _checked_product()
+    return {"mxu": _relative_error(precision.mxu_matmul(X, Y), reference),
+            "all bfloat16": _relative_error(precision.bfloat16_matmul(X, Y), reference)}
+
+
+def _digit(error: float) -> int:
+    """The significant digit that a relative error first changes: 2.4e-3 changes the third."""
+    return -math.floor(math.log10(error))
+
+
+def _ordinal(digit: int) -> str:
+    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}.get(digit, f"{digit}th")
 
 
 def _digit_moved() -> int:
-    """The significant digit that a relative error first changes: 2.4e-3 changes the third."""
-    return -math.floor(math.log10(_bf16_error()))
+    return _digit(_errors()["all bfloat16"])
 
 
 def _flops_per_add_flop(n: int = ACCELERATOR_N) -> float:
@@ -68,11 +87,15 @@ def _worked_time() -> str:
 
 
 def _worked_digit() -> str:
-    return (f"bfloat16 keeps 8 significant bits, so rounding an input to it moves it by up to 2⁻⁸ ≈ 0.004 of its "
-            f"value (2.4 decimal digits). Summed over K = {CHECKED[0]} products those errors partly cancel. "
-            f"`tl.mxu_matmul(X, Y)` on the notebook's {CHECKED[0]}×{CHECKED[0]} matrices: relative error "
-            f"{_bf16_error():.2e}, which first changes the product in its significant digit number "
-            f"{_digit_moved()}. TF32, with 3 more mantissa bits, moves it about 8 times less.")
+    errors, n = _errors(), CHECKED[0]
+    mxu_digit, sum_digit = _ordinal(_digit(errors["mxu"])), _ordinal(_digit_moved())
+    return (f"A bfloat16 number keeps 8 significant bits. The MXU rounds only the inputs to it, each by up to 2⁻⁸ ≈ "
+            f"0.004 of its value, and those independent errors partly cancel in its float32 sums: relative error "
+            f"{errors['mxu']:.2e} on the {n}×{n} product, which changes its {mxu_digit} significant digit. Rounded "
+            f"to bfloat16 after each of the {n} additions, the running sum loses up to 2⁻⁸ of itself every time, "
+            f"and these errors pile up: `tl.precision.bfloat16_matmul(X, Y)` is off by "
+            f"{errors['all bfloat16']:.2e}, {errors['all bfloat16'] / errors['mxu']:.0f} times more, which changes "
+            f"the {sum_digit} significant digit. That is why the MXU multiplies in bfloat16 but adds in float32.")
 
 
 def _worked_ratio() -> str:
@@ -103,12 +126,14 @@ EXERCISES = (
                                                                   "2 FLOPs"),
                        Mistake(lambda: _product_flops(), "that is the product's FLOPs; divide by the add's N²")),
              worked=_worked_ratio),
-    Exercise(4, "which digit one bfloat16 pass moves, predicted then computed", answer=_digit_moved,
-             hint="bfloat16 keeps 8 significant bits: each input is rounded by up to 2⁻⁸ ≈ 0.004 of its value",
-             mistakes=(Mistake(lambda: _digit_moved() + 1, "that is TF32's, with 10 mantissa bits; bfloat16 keeps 7"),
-                       Mistake(lambda: _digit_moved() - 1, "an error of 1% would move the second digit; 2⁻⁸ is "
-                                                           "smaller than that")),
-             confirm=lambda: f"`tl.mxu_matmul` on the notebook's product: relative error {_bf16_error():.2e}.",
+    Exercise(4, "the digit all-bfloat16 sums move, predicted then computed", answer=_digit_moved,
+             hint="each of the N additions rounds the running sum to 8 significant bits; do these errors cancel "
+                  "or pile up, compared with the MXU's rounding of the inputs alone?",
+             mistakes=(Mistake(lambda: _digit(_errors()["mxu"]), "that is the MXU's rule, with float32 sums; "
+                                                                 "rounding every sum to bfloat16 loses more"),
+                       Mistake(lambda: _digit_moved() + 2, "that is TF32's, with 10 mantissa bits and float32 sums")),
+             confirm=lambda: f"`tl.precision.bfloat16_matmul` on the {CHECKED[0]}×{CHECKED[0]} product of section 3: "
+                             f"relative error {_errors()['all bfloat16']:.2e} (the MXU's rule: "
+                             f"{_errors()['mxu']:.2e}).",
              worked=_worked_digit),
 )
-
