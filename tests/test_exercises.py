@@ -4,6 +4,7 @@ stored form before the student opens it."""
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import re
 
@@ -74,11 +75,22 @@ def test_a_notebook_set_checks_by_number_and_says_what_is_missing():
     assert ex.check(1, True).status == "cannot check"
     with pytest.raises(ValueError, match="no checked exercise 99.*1, 2, 3"):
         ex.check(99, 1)
-    with pytest.raises(ValueError, match="has no checked exercises yet.*tpu_lecture/exercises/systolic_array.py"):
-        tl.exercises_for("04")
     with pytest.raises(ValueError, match="unknown notebook"):
         tl.exercises_for("42")
     assert "6 checked exercises for 01_why_tpus" in repr(ex)
+
+
+def test_a_notebook_without_exercises_says_how_to_add_them(monkeypatch):
+    real = importlib.import_module
+
+    def without_04(name, package=None):
+        if name == "tpu_lecture.exercises.systolic_array":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", without_04)
+    with pytest.raises(ValueError, match="has no checked exercises yet.*tpu_lecture/exercises/systolic_array.py"):
+        tl.exercises_for("04")
 
 
 def test_names_and_sets_compare_loosely_but_not_wrongly():
