@@ -25,6 +25,7 @@ os.environ.setdefault("TPU_LECTURE_OFFLINE", "1")
 
 import tpu_lecture
 from tpu_lecture import slides
+from tpu_lecture.files import replaced_when_done
 from tpu_lecture.runtime.quiet import without_noise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,14 +99,9 @@ def drop_framework_noise(nb: nbformat.NotebookNode) -> int:
 
 
 def write_atomically(nb: nbformat.NotebookNode, path: Path) -> None:
-    """Write the notebook to a temporary file beside ``path``, then rename it into place: an interrupted
-    run never leaves half a notebook."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        nbformat.write(nb, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Write the notebook beside ``path`` under a temporary name, then rename it: never half a notebook."""
+    with replaced_when_done(path) as partial:
+        nbformat.write(nb, partial)
 
 
 def execute(path: Path, timeout: int = 900) -> float:

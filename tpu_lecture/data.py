@@ -21,7 +21,6 @@ import pickle
 import sys
 import sysconfig
 import tarfile
-import tempfile
 import urllib.request
 import warnings
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from tpu_lecture.checks import number, whole_number
+from tpu_lecture.files import write_atomically
 
 SHAKESPEARE_URL = "https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt"
 SHAKESPEARE_FILES = ("tinyshakespeare.txt", "shakespeare.txt")
@@ -148,19 +148,6 @@ def download_file(url: str, dest: Path, timeout: float = 30.0) -> None:
         os.replace(part, dest)
     finally:
         part.unlink(missing_ok=True)
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write ``content`` to a temporary file beside ``path`` and rename it into place: never half a file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 class Cache:

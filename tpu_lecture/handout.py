@@ -14,13 +14,13 @@ from __future__ import annotations
 import copy
 import html
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tpu_lecture import lecture
+from tpu_lecture.files import write_atomically
 from tpu_lecture.slide_fit import IMAGE_TYPES, WIDGET_STATE, WIDGET_VIEW, first_image_data, source_of
 
 GENERATOR = "tpu_lecture handout"
@@ -226,17 +226,6 @@ def render(path: Path, exporter=None) -> tuple[str, dict]:
     return body, notebook
 
 
-def write_atomically(text: str, target: Path) -> Path:
-    """Write ``text`` beside ``target`` under a temporary name, then rename: never half a page."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
-
-
 # --------------------------------------------------------------------------- the whole handout
 
 
@@ -257,9 +246,9 @@ def write_handout(notebooks: Sequence[Path], out: Path) -> list[Page]:
     pages = []
     for path in notebooks:
         body, notebook = render(path, exporter)
-        target = write_atomically(body, out / f"{path.stem}.html")
+        target = write_atomically(out / f"{path.stem}.html", body)
         pages.append(Page(target, path, title_of(notebook, path.stem), count_figures(notebook)))
-    write_atomically(index_page(pages), out / "index.html")
+    write_atomically(out / "index.html", index_page(pages))
     return pages
 
 

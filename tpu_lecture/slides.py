@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from tpu_lecture import lecture
+from tpu_lecture.files import write_atomically
 from tpu_lecture.slide_fit import SLIDE, WIDGET_VIEW, cell_height, source_of, widget_frames
 
 SLIDE_START, SUBSLIDE, FRAGMENT, SKIP, NOTES, CONTINUE = "slide", "subslide", "fragment", "skip", "notes", "-"
@@ -343,14 +343,7 @@ def differences(notebook: dict, name: str) -> list[str]:
 
 def write_rise_css(folder: Path) -> Path:
     """Write :data:`RISE_CSS` as ``rise.css`` in ``folder`` (atomically); returns its path."""
-    path = Path(folder) / "rise.css"
-    temporary = path.with_name(f".rise.css.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(RISE_CSS, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return write_atomically(Path(folder) / "rise.css", RISE_CSS)
 
 
 def describe(notebook: dict, name: str) -> str:

@@ -17,15 +17,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from matplotlib import animation, rc_context
 
 from tpu_lecture.checks import number, whole_number
+from tpu_lecture.files import replaced_when_done
 from tpu_lecture.sim import budget
 from tpu_lecture.sim import dataflow as dataflows
 from tpu_lecture.sim.array import SystolicArray, check_cycle, lecture_example
@@ -194,7 +192,7 @@ def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
     if suffix == ".mp4" and not animation.writers.is_available("ffmpeg"):
         raise OSError(f"cannot write {path.name}: MP4 needs ffmpeg, which was not found on this machine; "
                       "install it (apt-get install ffmpeg, or conda install ffmpeg) or save a .gif or .html")
-    with _replaced_when_done(path) as partial:
+    with replaced_when_done(path) as partial:
         if suffix in (".html", ".htm"):
             partial.write_text(animation_html(run, fps=fps, dpi=dpi), encoding="utf-8")
         else:
@@ -203,17 +201,6 @@ def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
     return path
 
 
-@contextmanager
-def _replaced_when_done(path: Path) -> Iterator[Path]:
-    """A new file beside ``path`` (same suffix, the user's umask) that replaces ``path`` only if the block succeeds."""
-    partial = path.with_name(f".{path.stem}.partial-{secrets.token_hex(4)}{path.suffix}")
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        yield partial
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def _animation(renderer: FrameRenderer, fps: float) -> animation.FuncAnimation:
