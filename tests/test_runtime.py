@@ -671,6 +671,15 @@ def test_import_quietly_gives_the_module_or_none(monkeypatch):
     assert core.import_quietly("tensorflow") is None and core.import_quietly("jax") is None
 
 
+def test_the_missing_backends_line_names_what_is_not_installed(monkeypatch):
+    assert core.missing_backends_line("jax") is None  # this venv has both
+    monkeypatch.setattr(machine, "installed", lambda module: module != "jax")
+    assert core.missing_backends_line("tensorflow") == (
+        "JAX is not installed here: nothing is skipped, every cell runs on Keras's tensorflow backend")
+    monkeypatch.setattr(machine, "installed", lambda module: False)
+    assert core.missing_backends_line("jax").startswith("TensorFlow and JAX are not installed")
+
+
 def test_matmul_precision_follows_each_frameworks_setting(monkeypatch):
     import jax
     import tensorflow as tf

@@ -23,6 +23,7 @@ from tpu_lecture.runtime.runtime import (
     frameworks,
     import_quietly,
     keras_backend,
+    missing_backends_line,
     replicas,
     strategy,
     summary_line,
@@ -34,5 +35,5 @@ from tpu_lecture.runtime.runtime import (
 __all__ = ["ADAPTERS", "KERAS_BACKENDS", "NAMES", "BackendWarning", "Device", "Framework", "Runtime",
            "accelerator_kind", "adapter", "best_backend", "build_in_distribution", "describe", "detect", "device_of",
            "distribution", "environment", "framework", "framework_of", "frameworks", "hardware_hint", "host_cpu_name",
-           "import_quietly", "keras_backend", "replicas", "strategy", "summary_line", "sync_for", "title",
-           "use_best_backend"]
+           "import_quietly", "keras_backend", "missing_backends_line", "replicas", "strategy", "summary_line",
+           "sync_for", "title", "use_best_backend"]

@@ -59,6 +59,17 @@ def title(name: str) -> str:
     return found.TITLE if found is not None else name
 
 
+def missing_backends_line(backend: str) -> str | None:
+    """For a notebook whose framework cells all go through Keras: the one line that names the Keras backends not
+    installed here and says nothing is skipped ('JAX is not installed here: ...'); None where all are installed."""
+    missing = [title(name) for name in KERAS_BACKENDS if not machine.installed(ADAPTERS[name].MODULES[0])]
+    if not missing:
+        return None
+    verb = "is" if len(missing) == 1 else "are"
+    return (f"{' and '.join(missing)} {verb} not installed here: nothing is skipped, every cell runs on Keras's "
+            f"{backend} backend")
+
+
 # --- cheap facts: where we run, the Keras backend -----------------------------------------------------------
 
 def environment(environ: Mapping[str, str] | None = None, modules: Mapping[str, Any] | None = None) -> str:
