@@ -5,7 +5,6 @@ timings of the runtime the notebook runs on, which differ from one machine to th
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 
 from tpu_lecture import hardware
 from tpu_lecture.bench.matrix_ops import workload_counts
@@ -15,6 +14,7 @@ from tpu_lecture.exercises.checker import Exercise, Mistake
 
 ADD = (16384, 16384)  # the lecture's largest add: two 16384² matrices, 1 GiB each in float32
 MATMUL = (8192, 8192, 8192)
+PRODUCT = (2048, 2048, 2048)  # exercise 1: a product whose intensity section 1 does not print
 SPEEDUP = 100  # exercise 4: the speed-up over NumPy a student is asked to reach
 
 
@@ -29,9 +29,9 @@ def _add_bytes(dtype: str = "float32") -> int:
     return workload_counts("add", ADD, dtype)[1]
 
 
-def _bf16_intensity() -> Fraction:
-    flops, bytes_moved = workload_counts("add", ADD, "bfloat16")
-    return Fraction(flops, bytes_moved)
+def _intensity(dtype: str = "bfloat16", shape: tuple[int, int, int] = PRODUCT) -> float:
+    flops, bytes_moved = workload_counts("matmul", shape, dtype)
+    return flops / bytes_moved
 
 
 def _ideal_ms(chip: str, dtype: str = "float32") -> float:
@@ -72,12 +72,13 @@ def _matmul_speedup_with_copy() -> float:
 
 
 def _worked_intensity() -> str:
-    flops, bytes_moved = workload_counts("add", ADD, "bfloat16")
-    return (f"An add does one FLOP per element of C and moves three elements (read A and B, write C). In bfloat16 an "
-            f"element is 2 bytes, so {flops:,} FLOPs over {bytes_moved:,} bytes = {_bf16_intensity()} FLOP per byte, "
-            "twice float32's 1/12 and the same at every size: "
-            "`workload_counts(\"add\", (16384, 16384), \"bfloat16\")` gives both numbers. Halving the bytes doubles "
-            "the intensity, but the add stays far left of every ridge point: still memory-bound.")
+    n = PRODUCT[0]
+    flops, bytes_moved = workload_counts("matmul", PRODUCT, "bfloat16")
+    return (f"An n × n product does n³ MACs = 2n³ FLOPs and moves 3n² elements (A and B read, C written); in "
+            f"bfloat16 an element is 2 bytes. For n = {n:,}: {flops:,} FLOPs over {bytes_moved:,} bytes = 2n / 6 = "
+            f"{_intensity():,.1f} FLOPs per byte (`workload_counts(\"matmul\", ({n}, {n}, {n}), \"bfloat16\")` "
+            f"gives both numbers); in float32 half that, {_intensity('float32'):,.1f}. Unlike the add's 1/12, it "
+            "grows with n: each element read is used n times.")
 
 
 def _worked_ideal() -> str:
@@ -125,13 +126,16 @@ def _worked_matmul() -> str:
 
 
 EXERCISES = (
-    Exercise(1, "the add's intensity in bfloat16, predicted then counted", answer=lambda: float(_bf16_intensity()),
+    Exercise(1, "a 2048³ bfloat16 product's intensity, predicted then counted", answer=_intensity,
              unit="FLOPs per byte", rel_tol=1e-3,
-             hint="an add does 1 FLOP per element of C and moves 3 elements (A, B read; C written) of 2 bytes each",
-             mistakes=(Mistake(lambda: 1 / 12, "1/12 is float32's: a bfloat16 element takes 2 bytes, not 4"),
-                       Mistake(lambda: 1 / 4, "count the bytes of C too: the add writes it"),
-                       Mistake(lambda: 2 / 6, "an add is 1 FLOP per element; only a multiply-add counts 2")),
-             confirm=lambda: f"`workload_counts(\"add\", (16384, 16384), \"bfloat16\")` gives {_bf16_intensity()}.",
+             hint="a product does 2n³ FLOPs (1 MAC = 2) and moves 3n² elements (A, B read; C written) of 2 bytes "
+                  "each in bfloat16",
+             mistakes=(Mistake(lambda: _intensity("float32"), "that counts 4 bytes per element, float32's, or counts "
+                                                             "MACs instead of FLOPs: a bfloat16 element is 2 bytes, "
+                                                             "a MAC 2 FLOPs"),
+                       Mistake(lambda: 2 * PRODUCT[0] / 4, "count the bytes of C too: the product writes it")),
+             confirm=lambda: f"`workload_counts(\"matmul\", {PRODUCT}, \"bfloat16\")` gives {_intensity():,.2f} "
+                             "FLOPs per byte.",
              worked=_worked_intensity),
     Exercise(2, "the H200's ideal 16384² add", answer=lambda: _ideal_ms("H200"), unit="ms", rel_tol=0.01,
              hint="an add is memory-bound: its time is at least the bytes it moves (A, B and C) over the memory "

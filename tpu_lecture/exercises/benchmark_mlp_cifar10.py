@@ -14,9 +14,10 @@ from tpu_lecture.models import MLP_CLASSES, MLP_INPUTS, MLP_WIDTHS
 from tpu_lecture.sim.machines import matrix_cycles
 
 BATCH = 1024  # the lecture's global batch
-ODD_BATCH, CORES = 1020, 8  # exercise 2: a batch that does not split over a TPU v2-8's eight cores
+RATE_BATCH = 2048  # exercise 1: the batch whose achieved FLOP/s section 9 does not print
+ODD_BATCH, CORES = 1024, 3  # exercise 2: the lecture's batch on a machine with three GPUs
 PREDICT = 4096  # exercise 3: the batch whose samples/s the fitted line predicts
-ROWS_PER_CORE = 128  # exercise 5: the lecture's batch of 1024 over 8 cores
+ROWS_PER_CORE = 192  # exercise 5: a global batch of 1536 over a TPU v2-8's 8 cores
 
 
 def _h200_sweep() -> dict[int, float]:
@@ -25,8 +26,9 @@ def _h200_sweep() -> dict[int, float]:
             if r.workload == "mlp_epoch" and r.device_kind == "gpu" and r.params.get("series") == "batch sweep"}
 
 
-def _epoch_seconds() -> float:
-    return data.CIFAR10_TRAIN / _h200_sweep()[BATCH]
+def _achieved_tflops(batch: int = RATE_BATCH) -> float:
+    """The H200's achieved training TFLOP/s at ``batch``: samples/s × training FLOPs per sample."""
+    return _h200_sweep()[batch] * _train_flops() / 1e12
 
 
 def _fit() -> tuple[float, float]:
@@ -65,20 +67,22 @@ def _mxu_busy_percent(rows: int = ROWS_PER_CORE, array: int = 128) -> float:
     return 100 * sum(r.macs for r in runs) / (array * array * sum(r.compute_cycles for r in runs))
 
 
-def _worked_epoch() -> str:
-    rate = _h200_sweep()[BATCH]
-    return (f"{data.CIFAR10_TRAIN:,} images at the reference's {rate:,.0f} samples/s: {data.CIFAR10_TRAIN:,} / "
-            f"{rate:,.0f} = {_epoch_seconds():.3f} s per epoch (after the first, which compiles). Ten epochs are "
-            f"{10 * _epoch_seconds():.1f} s of training: on the H200 this benchmark is over before its compilation "
-            "is. Your runtime's epoch is printed in section 5.")
+def _worked_rate() -> str:
+    forward = macs.mlp_macs_per_sample()
+    return (f"Forward, the MLP does {forward:,} MACs per sample (`tl.mlp_macs_per_sample()`) = {2 * forward:,} FLOPs; "
+            f"training ≈ 3 × forward = {_train_flops() / 1e6:.1f} MFLOP per sample. The reference trained "
+            f"{_h200_sweep()[RATE_BATCH]:,.0f} samples/s at batch {RATE_BATCH}: × {_train_flops() / 1e6:.1f} MFLOP = "
+            f"{_achieved_tflops():.1f} TFLOP/s, against {_achieved_tflops(BATCH):.1f} at batch {BATCH}, and still "
+            f"{100 * _achieved_tflops() * 1e12 / training.peak_for(hardware.get('H200'), 'float32')[1]:.1f}% of the "
+            "TF32 peak.")
 
 
 def _worked_odd_batch() -> str:
     batch, sentence = data.per_replica_batch(ODD_BATCH, CORES)
     return (f"{ODD_BATCH} = {CORES} × {ODD_BATCH // CORES} + {ODD_BATCH % CORES}: it does not split over {CORES} "
-            f"cores, so `data.per_replica_batch({ODD_BATCH}, {CORES})` rounds it down to the nearest multiple: "
-            f"\"{sentence}\". A batch of {batch} gives every core the same slice, so one compiled program serves "
-            f"them all. The lecture's {BATCH} gives {BATCH // CORES} rows per core, one full pass of a 128×128 MXU.")
+            f"replicas, so `data.per_replica_batch({ODD_BATCH}, {CORES})` rounds it down to the nearest multiple: "
+            f"\"{sentence}\". With {batch} every replica gets the same slice, so one compiled program serves them "
+            "all and the all-reduce averages gradients of equal weight (notebook 07).")
 
 
 def _worked_predicted() -> str:
@@ -110,26 +114,30 @@ def _worked_busy() -> str:
     return (f"Double-buffered, the MXU starts a fold every max(M, 2R + C − 1) = max(M, {spacing}) cycles: the next "
             f"tile of weights is shifted in while a fold computes, and the folds overlap only as far as that allows. "
             f"With M = {ROWS_PER_CORE} rows a full fold does {ROWS_PER_CORE} × 128 × 128 MACs in {spacing} cycles "
-            f"of 128 × 128 PEs: {ROWS_PER_CORE} / {spacing} = {100 * ROWS_PER_CORE / spacing:.1f}%. Summed over the "
+            f"of 128 × 128 PEs: {ROWS_PER_CORE} / {spacing} = {100 * ROWS_PER_CORE / spacing:.1f}% (the lecture's "
+            f"128 rows: {_mxu_busy_percent(128):.1f}%). Summed over the "
             f"MLP's layers by the cycle model (`tl.matrix_cycles` per layer, MACs over 128² × compute cycles): "
             f"{_mxu_busy_percent():.1f}%. From M = {spacing} rows on the folds follow back to back: all {BATCH} rows "
             f"on one core keep it {_mxu_busy_percent(BATCH):.1f}% busy.")
 
 
 EXERCISES = (
-    Exercise(1, "one CIFAR-10 epoch on the H200 at batch 1024", answer=_epoch_seconds, unit="s", rel_tol=0.01,
-             hint="50,000 images divided by the reference's samples per second at batch 1024 (section 7's table)",
-             mistakes=(Mistake(lambda: 1 / _h200_sweep()[BATCH], "that is the time of one sample; an epoch has "
-                                                                 "50,000"),
-                       Mistake(lambda: BATCH / _h200_sweep()[BATCH], "that is one step of 1024; an epoch has "
-                                                                     "48 of them and a bit")),
-             worked=_worked_epoch),
-    Exercise(2, "a batch of 1020 on eight cores", answer=lambda: data.per_replica_batch(ODD_BATCH, CORES)[0],
+    Exercise(1, "the H200's achieved FLOP/s at batch 2048", answer=_achieved_tflops, unit="TFLOP/s", rel_tol=0.01,
+             hint="samples per second (section 7's sweep) × training FLOPs per sample, 3 × the forward pass, "
+                  "1 MAC = 2 FLOPs",
+             mistakes=(Mistake(lambda: _achieved_tflops() / 3, "that is the forward pass only: training costs about "
+                                                               "three (forward and two backward products)"),
+                       Mistake(lambda: _achieved_tflops() / 2, "a MAC is 2 FLOPs: count FLOPs, not MACs"),
+                       Mistake(lambda: _achieved_tflops() * 1e12, "right, but in FLOP/s: give it in TFLOP/s")),
+             worked=_worked_rate),
+    Exercise(2, "the lecture's batch on three GPUs", answer=lambda: data.per_replica_batch(ODD_BATCH, CORES)[0],
              unit="samples",
-             hint="a global batch must split evenly over the cores: round it down to a multiple of 8",
-             mistakes=(Mistake(lambda: ODD_BATCH, "1020 = 8 × 127.5: it does not split into equal slices"),
+             hint="a global batch must split evenly over the replicas: round it down to a multiple of 3",
+             mistakes=(Mistake(lambda: ODD_BATCH, "1024 = 3 × 341 + 1: it does not split into equal slices"),
                        Mistake(lambda: ODD_BATCH + CORES - ODD_BATCH % CORES,
-                               "the package rounds down, never up: there are only 1020 samples to share")),
+                               "the package rounds down, never up: there are only 1024 samples to share"),
+                       Mistake(lambda: ODD_BATCH // CORES, "that is one replica's slice; the question asks for the "
+                                                           "global batch")),
              worked=_worked_odd_batch),
     Exercise(3, "the fitted line's prediction at batch 4096", answer=_predicted, unit="samples/s", rel_tol=0.02,
              hint="fit step time = fixed + batch × per sample to the sweep from 128 to 2048 (section 9 prints the "
@@ -146,14 +154,16 @@ EXERCISES = (
                        Mistake(_matmul_share_percent, "that is the products' whole share; twice as fast saves half "
                                                       "of it")),
              worked=_worked_amdahl),
-    Exercise(5, "MXU busy with 128 rows per core, predicted then modelled", answer=_mxu_busy_percent, unit="%",
+    Exercise(5, "MXU busy with 192 rows per core, predicted then modelled", answer=_mxu_busy_percent, unit="%",
              rel_tol=0.01,
              hint="double-buffered, a fold starts every max(M, 2R + C − 1) cycles; with M rows a full fold keeps "
                   "the array M / max(M, 2R + C − 1) busy",
-             mistakes=(Mistake(lambda: 100.0, "128 rows match the array's 128 rows, but each fold needs cycles to "
-                                              "shift its weights in and to drain, and the rows are too few to hide "
-                                              "them"),),
+             mistakes=(Mistake(lambda: 100.0, "192 rows more than fill the array's 128 rows, but each fold needs "
+                                              "cycles to shift its weights in and to drain, and the rows are too few "
+                                              "to hide them"),
+                       Mistake(lambda: _mxu_busy_percent(128), "that is 128 rows per core, the lecture's batch of "
+                                                               "1024; 1536 over 8 cores gives 192")),
              confirm=lambda: f"The cycle model: {_mxu_busy_percent():.1f}% at {ROWS_PER_CORE} rows per core, "
-                             f"{_mxu_busy_percent(BATCH):.1f}% at {BATCH}.",
+                             f"{_mxu_busy_percent(BATCH):.1f}% at {BATCH} (section 8's `mxu_utilization`).",
              worked=_worked_busy),
 )

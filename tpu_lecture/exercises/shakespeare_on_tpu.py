@@ -1,6 +1,7 @@
 """Checked exercises of notebook 09 · Shakespeare on a TPU. Every answer is computed here from the package: the MAC
-counters, the size of tiny Shakespeare the loader checks against, the hardware table, the cycle model and the H200
-reference run shipped with it; none depends on which text or machine the notebook ran on."""
+counters, the size of tiny Shakespeare the loader checks against, the hardware table, the cycle model, the H200
+reference run shipped with it and the Colab's logged epoch time; none depends on which text or machine the notebook
+ran on."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ EMBEDDING, UNITS, LAYERS, SEQ_LEN = 512, 512, 2, 100  # the lecture's model (the
 WIDE = 1024  # exercise 1: one LSTM layer of 1024 units instead of two of 512
 LECTURE_CHARS = 10 * 100 * 1024 * 100  # 10 epochs × 100 steps × 1024 windows × 100 characters
 LOGITS, TEMPERATURE = (2.0, 1.0), 0.5  # exercise 4: two next characters' scores, and the temperature
+V2_BOARD_CHIPS = 4  # the Colab's TPU v2-8: 4 chips of 2 TensorCores
+V2_EPOCH_S = 17  # the original Colab's stored training log: about 17 s per epoch after the first, on its TPU v2-8
+V6E_MXU = 256  # exercise 5: a TPU v6e's MXU is 256 × 256 (hardware table)
 
 
 def lstm_params(embedding: int = EMBEDDING, units: int = UNITS, layers: int = LAYERS, vocab: int = CHAR_VOCAB) -> int:
@@ -38,8 +42,14 @@ def _reads_per_char() -> float:
     return LECTURE_CHARS / data.SHAKESPEARE_BYTES
 
 
+def _v2_share_percent(chips: int = V2_BOARD_CHIPS) -> float:
+    """The Colab's logged TPU v2-8 run: training FLOP/s after the first epoch over the board's bfloat16 peak."""
+    rate = LECTURE_CHARS / 10 / V2_EPOCH_S
+    return 100 * rate * 3 * macs.macs_to_flops(lstm_macs_per_char()) / (chips * hardware.get("TPU v2").peak_flops)
+
+
 def _h200_share_percent() -> float:
-    """The H200 reference run's training FLOP/s over the peak of the format its float32 products ran in."""
+    """The H200 reference run's training FLOP/s over the peak of the format its float32 products ran in (TF32)."""
     run = next(r for r in reference_results() if r.workload == "shakespeare_lstm")
     _, peak = training.peak_for(hardware.get("H200"), "float32")
     return 100 * run.items_per_s * 3 * macs.macs_to_flops(lstm_macs_per_char()) / peak
@@ -52,11 +62,12 @@ def _probabilities(temperature: float) -> np.ndarray:
     return e / e.sum()
 
 
-def _writing_busy_percent(with_load: bool = False) -> float:
-    """Writing is batch 1: one row through a 128×128 array holding its weights, by the cycle model (MACs over PEs ×
-    compute cycles; ``with_load`` counts the cycles of shifting the weights in too)."""
-    run = matrix_cycles(1, 128, 128, 128, 128)
-    return 100 * run.macs / (128 * 128 * (run.cycles if with_load else run.compute_cycles))
+def _writing_busy_percent(size: int | None = None, with_load: bool = False) -> float:
+    """Writing is batch 1: one row through a square array holding its weights (a v6e's 256 × 256 MXU unless told),
+    by the cycle model: MACs over PEs × compute cycles (``with_load`` counts shifting the weights in too)."""
+    size = size or hardware.get("TPU v6e").mxu[0]
+    run = matrix_cycles(1, size, size, size, size)
+    return 100 * run.macs / (size * size * (run.cycles if with_load else run.compute_cycles))
 
 
 def _worked_params() -> str:
@@ -77,14 +88,16 @@ def _worked_reads() -> str:
 
 
 def _worked_share() -> str:
-    run = next(r for r in reference_results() if r.workload == "shakespeare_lstm")
-    fmt, peak = training.peak_for(hardware.get("H200"), "float32")
+    v2 = hardware.get("TPU v2")
+    rate = LECTURE_CHARS / 10 / V2_EPOCH_S
     flops = 3 * macs.macs_to_flops(lstm_macs_per_char())
-    return (f"The reference trained {run.items_per_s / 1e6:.2f} M characters/s. Each costs 3 × 2 × "
-            f"{lstm_macs_per_char():,} = {flops / 1e6:.1f} MFLOP to train (forward and two backward products), so "
-            f"{run.items_per_s * flops / 1e12:.0f} TFLOP/s, over the H200's {peak / 1e12:g} TFLOP/s {fmt} peak (the "
-            f"format JAX multiplies float32 in there): {_h200_share_percent():.0f}%. Of the bfloat16 peak it would be "
-            f"half that; the MLP of notebook 08 reached under 3%.")
+    peak = V2_BOARD_CHIPS * v2.peak_flops
+    return (f"The Colab's log: {LECTURE_CHARS / 10:,.0f} characters per epoch in about {V2_EPOCH_S} s after the "
+            f"first, {rate / 1e6:.2f} M characters/s. Each costs 3 × 2 × {lstm_macs_per_char():,} = "
+            f"{flops / 1e6:.1f} MFLOP to train, so {rate * flops / 1e12:.1f} TFLOP/s, over the board's "
+            f"{V2_BOARD_CHIPS} chips × {v2.peak_flops / 1e12:.0f} TFLOP/s = {peak / 1e12:.0f} TFLOP/s (the lecture "
+            f"era's figure, `tl.hardware.get(\"TPU v2\")`): {_v2_share_percent():.1f}%. The H200 reference reached "
+            f"{_h200_share_percent():.0f}% of its far larger TF32 peak (section 5).")
 
 
 def _worked_temperature() -> str:
@@ -96,13 +109,15 @@ def _worked_temperature() -> str:
 
 
 def _worked_busy() -> str:
-    run = matrix_cycles(1, 128, 128, 128, 128)
-    return (f"One row of activations through a 128 × 128 array: the fold is in flight M + R + C − 2 = 1 + 128 + 128 − 2"
-            f" = {run.compute_cycles} cycles for {run.macs:,} MACs, on 16,384 PEs: {run.macs:,} / (16,384 · "
-            f"{run.compute_cycles}) = {_writing_busy_percent():.2f}% (`tl.matrix_cycles(1, 128, 128, 128, 128)`), "
-            f"with the weights already in place; counting the {run.load_cycles} cycles of shifting them in, "
-            f"{_writing_busy_percent(with_load=True):.2f}%. Writing feeds one character at a time, each waiting for "
-            "the one before: latency-bound on any chip.")
+    size = hardware.get("TPU v6e").mxu[0]
+    run = matrix_cycles(1, size, size, size, size)
+    return (f"One row of activations through a {size} × {size} array: the fold is in flight M + R + C − 2 = 1 + "
+            f"{size} + {size} − 2 = {run.compute_cycles} cycles for {run.macs:,} MACs, on {size * size:,} PEs: "
+            f"{run.macs:,} / ({size * size:,} · {run.compute_cycles}) = {_writing_busy_percent():.3f}% "
+            f"(`tl.matrix_cycles(1, {size}, {size}, {size}, {size})`), with the weights already in place; half a "
+            f"128 × 128 MXU's {_writing_busy_percent(128):.2f}%, because a bigger array takes longer to fill and "
+            "drain for one row. Writing feeds one character at a time, each waiting for the one before: "
+            "latency-bound on any chip, and the more so the bigger its matrix units.")
 
 
 EXERCISES = (
@@ -120,12 +135,12 @@ EXERCISES = (
                   "1,115,394",
              mistakes=(Mistake(lambda: _reads_per_char() / 10, "that is one epoch; the run has 10"),),
              worked=_worked_reads),
-    Exercise(3, "the H200 reference's share of its TF32 peak", answer=_h200_share_percent, unit="%", rel_tol=0.03,
-             hint="characters per second × training FLOPs per character (3 × 2 × MACs), over the peak of the "
-                  "format float32 products run in on an H200 (TF32)",
-             mistakes=(Mistake(lambda: _h200_share_percent() / 2, "that is the share of the bfloat16 peak; Keras's "
-                                                                  "default policy is float32, multiplied in TF32"),
-                       Mistake(lambda: _h200_share_percent() / 3, "training costs 3 forward passes: count them all")),
+    Exercise(3, "the Colab's share of its TPU v2-8's peak", answer=_v2_share_percent, unit="%", rel_tol=0.03,
+             hint="characters per second after the first epoch (102,400,000 / 10 per epoch, about 17 s each) × "
+                  "training FLOPs per character (3 × 2 × MACs), over 4 chips × the v2's peak",
+             mistakes=(Mistake(lambda: _v2_share_percent(chips=1), "a v2-8 board has 4 chips: its peak is 4 × 45 "
+                                                                   "TFLOP/s"),
+                       Mistake(lambda: _v2_share_percent() / 3, "training costs 3 forward passes: count them all")),
              worked=_worked_share),
     Exercise(4, "the likelier character at T = 0.5", answer=lambda: float(_probabilities(TEMPERATURE)[0]),
              rel_tol=0.005,
@@ -135,16 +150,18 @@ EXERCISES = (
                        Mistake(lambda: LOGITS[0] / sum(LOGITS), "the softmax exponentiates the scores; it does not "
                                                                 "share them out as they are")),
              worked=_worked_temperature),
-    Exercise(5, "MXU busy while writing, predicted then modelled", answer=_writing_busy_percent, unit="%",
-             rel_tol=0.01,
-             hint="one row streams through the 128 × 128 array in M + R + C − 2 cycles; busy = MACs / (PEs × "
+    Exercise(5, "a v6e's MXU busy while writing, predicted then modelled", answer=_writing_busy_percent,
+             unit="%", rel_tol=0.01,
+             hint="one row streams through the 256 × 256 array in M + R + C − 2 cycles; busy = MACs / (PEs × "
                   "compute cycles)",
-             mistakes=(Mistake(lambda: 100 / 128, "1 row of 128 leaves out the cycles of filling and draining the "
-                                                  "array: the fold is in flight M + R + C − 2 cycles"),
+             mistakes=(Mistake(lambda: _writing_busy_percent(128), "that is a 128 × 128 MXU's, or 1 row of 256 "
+                                                                   "without the cycles of filling and draining the "
+                                                                   "array: a v6e's fold is in flight 1 + 256 + 256 − "
+                                                                   "2 cycles"),
                        Mistake(lambda: _writing_busy_percent(with_load=True),
                                "that counts the cycles of loading the weights too; they stay in place while the "
                                "model writes: count the compute cycles")),
-             confirm=lambda: f"`tl.matrix_cycles(1, 128, 128, 128, 128)`: {_writing_busy_percent():.2f}% busy while "
+             confirm=lambda: f"`tl.matrix_cycles(1, 256, 256, 256, 256)`: {_writing_busy_percent():.3f}% busy while "
                              "it computes.",
              worked=_worked_busy),
 )
