@@ -61,10 +61,11 @@ def _saved_percent() -> float:
 
 
 def _mxu_busy_percent(rows: int = ROWS_PER_CORE, array: int = 128) -> float:
-    """The MLP's forward products on one weight-stationary array, by the cycle model: MACs / (PEs × cycles)."""
+    """The MLP's forward products on one weight-stationary array, by the cycle model: MACs / (PEs × cycles), every
+    cycle counted, loading the weights included (as notebooks 05 and 08 count them)."""
     sizes = [MLP_INPUTS, *MLP_WIDTHS, MLP_CLASSES]
     runs = [matrix_cycles(rows, a, b, array, array) for a, b in zip(sizes, sizes[1:])]
-    return 100 * sum(r.macs for r in runs) / (array * array * sum(r.compute_cycles for r in runs))
+    return 100 * sum(r.macs for r in runs) / (array * array * sum(r.cycles for r in runs))
 
 
 def _worked_rate() -> str:
@@ -116,7 +117,8 @@ def _worked_busy() -> str:
             f"With M = {ROWS_PER_CORE} rows a full fold does {ROWS_PER_CORE} × 128 × 128 MACs in {spacing} cycles "
             f"of 128 × 128 PEs: {ROWS_PER_CORE} / {spacing} = {100 * ROWS_PER_CORE / spacing:.1f}% (the lecture's "
             f"128 rows: {_mxu_busy_percent(128):.1f}%). Summed over the "
-            f"MLP's layers by the cycle model (`tl.matrix_cycles` per layer, MACs over 128² × compute cycles): "
+            f"MLP's layers by the cycle model (`tl.matrix_cycles` per layer, MACs over 128² × every cycle, loading "
+            f"included): "
             f"{_mxu_busy_percent():.1f}%. From M = {spacing} rows on the folds follow back to back: all {BATCH} rows "
             f"on one core keep it {_mxu_busy_percent(BATCH):.1f}% busy.")
 
