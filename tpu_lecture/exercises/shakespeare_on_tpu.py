@@ -135,7 +135,7 @@ EXERCISES = (
                   "1,115,394",
              mistakes=(Mistake(lambda: _reads_per_char() / 10, "that is one epoch; the run has 10"),),
              worked=_worked_reads),
-    Exercise(3, "the Colab's share of its TPU v2-8's peak", answer=_v2_share_percent, unit="%", rel_tol=0.03,
+    Exercise(3, "the Colab's share of its TPU v2-8's peak", answer=_v2_share_percent, unit="%", rel_tol=0.05,
              hint="characters per second after the first epoch (102,400,000 / 10 per epoch, about 17 s each) × "
                   "training FLOPs per character (3 × 2 × MACs), over 4 chips × the v2's peak",
              mistakes=(Mistake(lambda: _v2_share_percent(chips=1), "a v2-8 board has 4 chips: its peak is 4 × 45 "
