@@ -4,5 +4,6 @@ to adding exercises to another notebook; ``tl.exercises_for("01")`` gives a note
 
 from tpu_lecture import lazy_modules
 
-__getattr__ = lazy_modules(__name__, {"checker", "start_here", "why_tpus", "inside_the_tpu", "matrix_operations",
-                                         "systolic_array", "when_to_use_which"})
+__getattr__ = lazy_modules(__name__, {
+    "checker", "start_here", "why_tpus", "inside_the_tpu", "matrix_operations", "systolic_array", "when_to_use_which",
+    "benchmark_matrix_add", "tensorflow_on_tpus", "benchmark_mlp_cifar10", "shakespeare_on_tpu"})
