@@ -543,9 +543,14 @@ def test_plot_roofline_draws_a_roof_per_format_and_places_results_under_it():
     for line, fmt in zip(roofs, ("bfloat16", "float32", "tfloat32")):
         xs, ys = line.get_data()
         assert ys == pytest.approx([min(chip.peak(fmt), chip.memory_bandwidth * x) for x in xs])
-    dots = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata()) == 1
+    dots = [line for line in ax.get_lines() if line.get_marker() in ("o", "s") and len(line.get_xdata()) == 1
             and line.get_label().startswith("_")]
     assert len(dots) == len(measured) + len(roofs)  # every result, and each roof's ridge point
+    by_framework = {}  # one colour per framework; adds drawn as squares, matmuls as circles
+    for r in measured:
+        [dot] = [d for d in dots if d.get_xdata()[0] == r.intensity and d.get_ydata()[0] == r.flops_per_s]
+        assert dot.get_marker() == {"add": "s", "matmul": "o"}[r.workload]
+        assert by_framework.setdefault(r.framework, dot.get_color()) == dot.get_color()
     for r in measured:
         assert r.flops_per_s <= min(chip.peak(r.peak_dtype), chip.memory_bandwidth * r.intensity) * 1.0001
     assert "float32 (TF32)" not in fig.axes[0].get_legend_handles_labels()[1]

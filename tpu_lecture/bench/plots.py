@@ -92,18 +92,35 @@ def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] 
         ax.loglog(xs, [roofline.attainable_flops(x, peak, chip.memory_bandwidth) for x in xs], dash,
                   color=style.INK, lw=1.6, label=f"roof, {fmt} peak {format_rate(peak, 'FLOP/s')}")
         ax.plot(ridge, peak, "o", color=style.INK, ms=5)
-    for (label, series), color in zip(_series(points).items(), itertools.cycle(style.SERIES)):
-        ax.plot([r.intensity for r in series], [r.flops_per_s for r in series], "-" if len(series) > 1 else "",
+    colors = _framework_colors(points)
+    for label, series in _series(points).items():
+        color, marker, dash = colors[series[0].framework or series[0].runtime_label], *_look(series[0])
+        ax.plot([r.intensity for r in series], [r.flops_per_s for r in series], dash if len(series) > 1 else "",
                 color=color, lw=1.2, alpha=0.8)
         for r in series:
-            ax.plot(r.intensity, r.flops_per_s, "o", ms=6, color=color, mfc="white" if r.noisy else color, zorder=3)
-        ax.plot([], [], "o-", color=color, label=label)
+            ax.plot(r.intensity, r.flops_per_s, marker, ms=6, color=color, mfc="white" if r.noisy else color, zorder=3)
+        ax.plot([], [], marker + dash, color=color, label=label)
     ax.set_xlabel("arithmetic intensity (FLOPs per byte)")
     ax.set_ylabel("FLOP/s")
     ax.set_title(title or f"Roofline of {chip.name}")
     ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
+
+
+def _framework_colors(points: Sequence[BenchmarkResult]) -> dict[str, str]:
+    """One colour per framework, so that a framework's add and its matmul read as the same runtime's."""
+    names = dict.fromkeys(r.framework or r.runtime_label for r in points)
+    return dict(zip(names, itertools.cycle(style.SERIES)))
+
+
+_MARKERS = {"add": "s", "matmul": "o"}  # other workloads: a diamond; an unsynchronised timing: a cross
+
+
+def _look(result: BenchmarkResult) -> tuple[str, str]:
+    """A series' marker (by workload; a cross where it was not synchronised) and its line (dashed for 16 bits)."""
+    marker = _MARKERS.get(result.workload or "", "D") if result.synchronized else "X"
+    return marker, "--" if (result.dtype or "") in ("bfloat16", "float16") else "-"
 
 
 def _series(points: Sequence[BenchmarkResult]) -> dict[str, list[BenchmarkResult]]:
