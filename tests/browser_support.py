@@ -56,6 +56,24 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
 
 
+@contextmanager
+def chromium(why_missing: str | None, what: str) -> Iterator:
+    """Debian's Chromium for a module's tests, closed afterwards. Where it cannot run (``why_missing``) the tests
+    were only collected because CI requires them, so they fail saying what is missing."""
+    if why_missing:
+        import pytest
+
+        pytest.fail(f"{REQUIRE_ENV} is set, so {what} must run, but {why_missing}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 # --------------------------------------------------------------------------- the notebook copy
 
 

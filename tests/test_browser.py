@@ -26,16 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(MISSING is not None and no
 
 @pytest.fixture(scope="module")
 def browser():
-    if MISSING:
-        pytest.fail(f"{bs.REQUIRE_ENV} is set, so the browser tests must run, but {MISSING}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = bs.launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with bs.chromium(MISSING, "the browser tests") as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -48,19 +48,13 @@ def handout_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def offline_page():
-    if MISSING:
-        pytest.fail(f"{bs.REQUIRE_ENV} is set, so the handout test must run, but {MISSING}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = bs.launch_chromium(playwright)
+    with bs.chromium(MISSING, "the handout test") as chromium:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
         context.route(re.compile(r"^(?!file:).*"), lambda route: route.abort())  # the network is cut for the pages
         try:
             yield context.new_page()
         finally:
             context.close()
-            chromium.close()
 
 
 def test_the_index_links_every_page(handout_dir, offline_page):

@@ -38,16 +38,8 @@ RAW_TEX = re.compile(r"\\(begin|cdot|frac|lceil|rceil)\b|\$[^$\s][^$\n]*\\[a-z]+
 
 @pytest.fixture(scope="module")
 def browser():
-    if MISSING:
-        pytest.fail(f"{bs.REQUIRE_ENV} is set, so the slideshow test must run, but {MISSING}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = bs.launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with bs.chromium(MISSING, "the slideshow test") as chromium:
+        yield chromium
 
 
 @pytest.fixture
