@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,41 +43,95 @@ SMALL_PACKAGES = (("ml_dtypes", "ml_dtypes"), ("sympy", "sympy"), ("PIL", "pillo
                   ("ipywidgets", "ipywidgets"))
 
 
-def setup_source(repo: str = tpu_lecture.GITHUB_REPO) -> str:
-    """The setup cell: in Colab, install the package alone (never TensorFlow or JAX) and the small missing
-    packages with their dependencies; where the package is installed, nothing. Then the runtime report."""
+def setup_source(repo: str = tpu_lecture.GITHUB_REPO, commit: str = "main") -> str:
+    """The setup cell: in Colab, install the package at ``commit`` (the one these outputs were made with) alone,
+    never TensorFlow or JAX, with the notebooks beside it for the command line, and the small missing packages
+    with their dependencies; where the package is installed, nothing. A failed install says why in one line,
+    and every later cell that uses ``tl`` stops with that same line. Then the runtime report."""
     pairs = [f'("{module}", "{name}")' for module, name in SMALL_PACKAGES]
     small = ",\n              ".join(", ".join(pairs[i:i + 3]) for i in range(0, len(pairs), 3))
     return f'''# NBVAL_IGNORE_OUTPUT
-# Setup. In Colab this installs the lecture's package without its dependencies (the runtime already has
-# TensorFlow or JAX) and the small packages it needs that are missing; where it is installed, nothing.
+# Setup. In Colab this installs the lecture's package as these outputs were made (commit {commit[:12]}), without
+# its dependencies (the runtime already has TensorFlow or JAX), and the small packages it needs that are
+# missing; where it is installed, nothing.
 import importlib.util
+import os
+import re
 import subprocess
 import sys
 
+REPO, COMMIT = "{repo}", "{commit}"
+
+
+def pip_install(args):
+    """None, or one line: why pip could not install args, and what to do."""
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
+    if done.returncode == 0:
+        return None
+    said = re.sub(r"\\x1b\\[[0-9;]*[A-Za-z]", "", done.stderr + done.stdout)
+    if re.search(r"resolve host|name resolution|unreachable|establish a new connection|timed out", said, re.I):
+        return "this runtime is offline: connect it to the internet, then run this cell again"
+    if re.search(r"not found|could not read Username|did not match any|not a tree", said, re.I):
+        return f"github.com/{{REPO}} at {{COMMIT[:12]}} was not found: set the repository path of your fork, then rerun"
+    lines = [line.strip() for line in said.splitlines() if re.match(r"\\s*(ERROR|fatal|error):", line)]
+    return f"pip said: {{(lines or said.strip().splitlines() or ['nothing'])[-1]}}"
+
+
+class NotInstalled:
+    """Stands in for the package after a failed install: every later cell stops with the same line."""
+
+    def __init__(self, why):
+        self.why = why
+
+    def __getattr__(self, name):
+        raise SystemExit(self.why)
+
+
 if importlib.util.find_spec("tpu_lecture") is None:
     needed = ({small})
-    small = [pip for module, pip in needed if importlib.util.find_spec(module) is None]
-    for args in [["--no-deps", "git+https://github.com/{repo}"]] + ([small] if small else []):
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
-        if done.returncode != 0:
-            why = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
-            raise SystemExit(f"Could not install {{args[-1]}} ({{why}}): check that this runtime is online, "
-                             "then run this cell again.")
+    source = os.path.abspath("tpu-lecture-src")  # the clone: package and notebooks (python -m tpu_lecture handout)
+    steps = {{"the lecture's package": ["--no-deps", "--src", source, "-e",
+                                        f"git+https://github.com/{{REPO}}@{{COMMIT}}#egg=tpu-lecture"],
+             "the packages it needs": [pip for module, pip in needed if importlib.util.find_spec(module) is None]}}
+    for what, step in steps.items():
+        why = pip_install(step) if step else None
+        if why is not None:
+            tl = NotInstalled(f"Could not install {{what}}: {{why}}.")
+            raise SystemExit(tl.why)
+    sys.path.insert(0, os.path.join(source, "tpu-lecture"))  # importable now, without restarting the runtime
 import tpu_lecture as tl
 
+tl.runtime.keep_framework_logs_out()  # TensorFlow's C++ log lines never reach a cell
 tl.use_best_backend()  # Keras on JAX where only JAX sees a TPU (Colab TPUs); otherwise TensorFlow
 print(tl.runtime.summary_line())'''
 
 
-def refresh_generated_cells(nb: nbformat.NotebookNode, name: str) -> None:
-    """Rewrite the cells tagged ``colab-link`` and ``setup`` from the repository setting."""
+# What the outputs depend on: a commit whose copy of these differs from the working tree did not make them.
+PACKAGE_PATHS = ("tpu_lecture", "pyproject.toml")
+
+
+def executed_commit(allow_dirty: bool = False) -> str:
+    """The commit the setup cells install: HEAD, whose package is the one these executions use. Refuses while the
+    package has uncommitted changes (the pin would then install another package than the one that ran)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "main"  # not a clone (an unpacked archive): the default branch is all there is to name
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", *PACKAGE_PATHS], capture_output=True, text=True)
+    if dirty.stdout.strip() and not allow_dirty:
+        raise SystemExit(f"{', '.join(PACKAGE_PATHS)} have uncommitted changes: commit them first, so that the "
+                         "setup cells pin the package these outputs come from (or pass --allow-dirty)")
+    return head.stdout.strip()
+
+
+def refresh_generated_cells(nb: nbformat.NotebookNode, name: str, commit: str = "main") -> None:
+    """Rewrite the cells tagged ``colab-link`` and ``setup`` from the repository setting and ``commit``."""
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         if "colab-link" in tags:
             cell.source = f"[Open in Colab]({colab_url(name)}) · part of *TPUs from the multiply-accumulate up*"
         if "setup" in tags:
-            cell.source = setup_source()
+            cell.source = setup_source(commit=commit)
 
 
 def drop_framework_noise(nb: nbformat.NotebookNode) -> int:
@@ -104,9 +159,9 @@ def write_atomically(nb: nbformat.NotebookNode, path: Path) -> None:
         nbformat.write(nb, partial)
 
 
-def execute(path: Path, timeout: int = 900) -> float:
+def execute(path: Path, commit: str, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
-    refresh_generated_cells(nb, path.name)
+    refresh_generated_cells(nb, path.name, commit)
     start = time.perf_counter()
     resources = {"metadata": {"path": str(path.parent)}}
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources)
@@ -129,6 +184,8 @@ def slides_only(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to execute (default: all, in order)")
+    parser.add_argument("--allow-dirty", action="store_true",
+                        help="execute although the package has uncommitted changes (the setup cells then pin HEAD)")
     parser.add_argument("--slides-only", action="store_true",
                         help="only write the slide metadata and speaker notes of the stored notebooks")
     args = parser.parse_args(argv)
@@ -138,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             print(f"{path.name}: {slides_only(path.resolve())}", flush=True)
         return 0
+    commit = executed_commit(args.allow_dirty)
     for path in paths:
-        seconds = execute(path.resolve())
+        seconds = execute(path.resolve(), commit)
         size = path.stat().st_size / 1e6
         print(f"{path.name}: executed in {seconds:.1f} s, {size:.2f} MB", flush=True)
     return 0

@@ -54,7 +54,7 @@ def test_notebook_follows_the_skeleton(name):
     [link] = _tagged(cells, "colab-link")
     assert script.colab_url(f"{name}.ipynb") in _source(link)
     [setup] = _tagged(cells, "setup")
-    assert _source(setup) == script.setup_source()
+    assert _source(setup) == script.setup_source(commit=_pinned_commit(setup))
     assert len(_tagged(cells, "parameters")) == 1
     headings = [_source(c) for c in cells if c["cell_type"] == "markdown"]
     assert any(h.lstrip().startswith("## Key takeaways") for h in headings)
@@ -76,28 +76,55 @@ def test_notebook_is_stored_executed_small_and_draws_its_own_figures(name):
             assert not re.search(r"<img[^>]+src=[\"']https?:", _source(cell))
 
 
+def _pinned_commit(setup_cell) -> str:
+    [commit] = re.findall(r'^REPO, COMMIT = "[^"]+", "([0-9a-f]{40})"$', _source(setup_cell), flags=re.M)
+    return commit
+
+
+@pytest.mark.parametrize("name", LISTED)
+def test_the_setup_cell_pins_a_commit_of_this_history(name):
+    """Colab installs the package these outputs were made with: a commit that this clone's history holds."""
+    import shutil
+    import subprocess
+
+    [setup] = _tagged(_cells(name), "setup")
+    commit = _pinned_commit(setup)
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git clone: the pinned commit cannot be looked up here")
+    found = subprocess.run(["git", "-C", str(ROOT), "merge-base", "--is-ancestor", commit, "HEAD"])
+    assert found.returncode == 0, f"{name} pins {commit[:12]}, which is not in this branch's history: re-execute it"
+
+
 def test_the_repository_path_is_one_setting():
     assert script.setup_source().count(tpu_lecture.GITHUB_REPO) == 1
     assert tpu_lecture.GITHUB_REPO in script.colab_url("00_start_here.ipynb")
 
 
-class FakePip:
-    """Stands in for ``subprocess.run`` in the setup cell: records each pip call, fails where told."""
+OFFLINE = ("  error: subprocess-exited-with-error\n  \x1b[31m×\x1b[0m git clone --filter=blob:none --quiet "
+           "https://github.com/x/y did not run successfully.\n      fatal: unable to access 'https://github.com/x/y/': "
+           "Could not resolve host: github.com\n  note: This error originates from a subprocess, and is likely not a "
+           "problem with pip.\n")
+MISSING = ("      fatal: could not read Username for 'https://github.com': No such device or address\n"
+           "  note: This error originates from a subprocess, and is likely not a problem with pip.\n")
+OTHER = "ERROR: Could not find a version that satisfies the requirement sympy (from versions: none)\n"
 
-    def __init__(self, fail_on: str | None = None):
+
+class FakePip:
+    """Stands in for ``subprocess.run`` in the setup cell: records each pip call, fails with ``stderr`` where told."""
+
+    def __init__(self, fail_on: str | None = None, stderr: str = OTHER):
         self.calls: list[list[str]] = []
-        self.fail_on = fail_on
+        self.fail_on, self.stderr = fail_on, stderr
 
     def __call__(self, command, **kwargs):
         import subprocess
 
         self.calls.append(command[command.index("install") + 1:])
         failed = self.fail_on is not None and any(self.fail_on in part for part in command)
-        stderr = "ERROR: Could not find a version that satisfies the requirement (network is unreachable)\n"
-        return subprocess.CompletedProcess(command, 1 if failed else 0, "", stderr if failed else "")
+        return subprocess.CompletedProcess(command, 1 if failed else 0, "", self.stderr if failed else "")
 
 
-def _run_setup_cell(monkeypatch, missing: set[str], pip: FakePip) -> str:
+def _run_setup_cell(monkeypatch, missing: set[str], pip: FakePip, names: dict | None = None) -> str:
     import contextlib
     import importlib.util
     import io
@@ -107,11 +134,16 @@ def _run_setup_cell(monkeypatch, missing: set[str], pip: FakePip) -> str:
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name in missing else real_find_spec(name, *a))
     monkeypatch.setattr(subprocess, "run", pip)
+    monkeypatch.setattr("tpu_lecture.runtime.keep_framework_logs_out", lambda: True)  # the test's own stderr stays
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.chdir(ROOT)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(script.setup_source(), "setup cell", "exec"), {})
+        exec(compile(script.setup_source(commit=COMMIT), "setup cell", "exec"), {} if names is None else names)
     return out.getvalue()
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def test_the_setup_cell_does_nothing_where_the_package_is_installed(monkeypatch):
@@ -120,22 +152,38 @@ def test_the_setup_cell_does_nothing_where_the_package_is_installed(monkeypatch)
     assert pip.calls == [] and "Keras backend" in printed
 
 
-def test_the_setup_cell_on_colab_installs_the_package_alone_and_small_ones_with_their_dependencies(monkeypatch):
+def test_the_setup_cell_on_colab_installs_the_pinned_commit_with_its_notebooks_and_small_ones(monkeypatch):
+    import sys
+
     pip = FakePip()
+    monkeypatch.setattr(sys, "path", list(sys.path))
     _run_setup_cell(monkeypatch, {"tpu_lecture", "sympy", "ml_dtypes"}, pip)
     first, second = pip.calls
-    assert first[:2] == ["-q", "--no-deps"] and first[2] == f"git+https://github.com/{tpu_lecture.GITHUB_REPO}"
+    source = str(ROOT / "tpu-lecture-src")
+    assert first == ["-q", "--no-deps", "--src", source, "-e",
+                     f"git+https://github.com/{tpu_lecture.GITHUB_REPO}@{COMMIT}#egg=tpu-lecture"]
+    assert sys.path[0] == str(ROOT / "tpu-lecture-src" / "tpu-lecture"), "importable without a restart"
     assert second == ["-q", "ml_dtypes", "sympy"], "small packages come with their dependencies (sympy: mpmath)"
     everything = " ".join(part for call in pip.calls for part in call)
     assert "tensorflow" not in everything and "jax" not in everything
 
 
-def test_the_setup_cell_says_in_one_line_what_to_do_when_it_cannot_install(monkeypatch):
+@pytest.mark.parametrize(("stderr", "cause", "fail_on"), [
+    (OFFLINE, "this runtime is offline", "git+"),
+    (MISSING, f"github.com/{tpu_lecture.GITHUB_REPO} at {COMMIT[:12]} was not found", "git+"),
+    (OTHER, "pip said: ERROR: Could not find a version that satisfies the requirement sympy", "sympy"),
+])
+def test_the_setup_cell_says_in_one_line_why_it_cannot_install_and_later_cells_say_the_same(
+        monkeypatch, stderr, cause, fail_on):
+    names: dict = {}
     with pytest.raises(SystemExit) as stop:
-        _run_setup_cell(monkeypatch, {"tpu_lecture"}, FakePip(fail_on="git+"))
+        _run_setup_cell(monkeypatch, {"tpu_lecture", "sympy"}, FakePip(fail_on=fail_on, stderr=stderr), names)
     message = str(stop.value)
-    assert "\n" not in message and "Could not install" in message and "online" in message
-    assert "network is unreachable" in message and "Traceback" not in message
+    assert "\n" not in message and "\x1b" not in message and cause in message, message
+    assert message.startswith("Could not install ") and "originates from a subprocess" not in message
+    with pytest.raises(SystemExit) as later:
+        getattr(names["tl"], "SystolicArray")  # what the next cell does: the same line, no NameError  # noqa: B009
+    assert str(later.value) == message
 
 
 @pytest.mark.parametrize("name", LISTED)

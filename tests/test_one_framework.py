@@ -43,6 +43,10 @@ def test_the_notebook_runs_with_one_framework(path, tmp_path):
         os.environ.update(env_backup)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    from tpu_lecture.runtime.quiet import is_framework_noise
+
+    noise = [line for o in outputs for line in "".join(o.get("text", "")).splitlines() if is_framework_noise(line)]
+    assert not noise, f"{path.name}: {len(noise)} framework log line(s) in a fresh kernel, e.g. {noise[0][:160]!r}"
     text = "\n".join("".join(o.get("text", "")) for o in outputs)
     missing = TITLES[MISSING[0]]
     mentioned = missing.lower() in "".join("".join(c.source) for c in nb.cells if c.cell_type == "code").lower()

@@ -62,6 +62,8 @@ _LAZY: dict[str, str] = {
     "mxu_matmul": "precision",
     "to_bfloat16": "precision",
     "show_bits": "precision",
+    "agreement": "accuracy",
+    "dot_error_bound": "accuracy",
     "Chip": "hardware",
     "cpu_estimate": "hardware",
     # runtime/: which framework sees which device, the Keras backend, distribution
@@ -105,7 +107,8 @@ _LAZY: dict[str, str] = {
 }
 
 _SUBMODULES = {
-    "checks", "sim", "viz", "runtime", "bench", "macs", "roofline", "precision", "hardware", "models", "data",
+    "accuracy", "checks", "sim", "viz", "runtime", "bench", "macs", "roofline", "precision", "hardware", "models",
+    "data",
     "lecture", "trends", "economics", "exercises",
 }
 

@@ -3,6 +3,7 @@ model over the devices. One adapter per framework (``numpy``, ``jax``, ``tensorf
 imports TensorFlow or JAX, and only inside functions."""
 
 from tpu_lecture.runtime.machine import Device, Framework, hardware_hint, host_cpu_name
+from tpu_lecture.runtime.quiet import keep_framework_logs_out
 from tpu_lecture.runtime.runtime import (
     ADAPTERS,
     KERAS_BACKENDS,
@@ -35,5 +36,5 @@ from tpu_lecture.runtime.runtime import (
 __all__ = ["ADAPTERS", "KERAS_BACKENDS", "NAMES", "BackendWarning", "Device", "Framework", "Runtime",
            "accelerator_kind", "adapter", "best_backend", "build_in_distribution", "describe", "detect", "device_of",
            "distribution", "environment", "framework", "framework_of", "frameworks", "hardware_hint", "host_cpu_name",
-           "import_quietly", "keras_backend", "missing_backends_line", "replicas", "strategy", "summary_line",
-           "sync_for", "title", "use_best_backend"]
+           "import_quietly", "keep_framework_logs_out", "keras_backend", "missing_backends_line", "replicas",
+           "strategy", "summary_line", "sync_for", "title", "use_best_backend"]

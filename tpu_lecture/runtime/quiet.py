@@ -6,6 +6,7 @@ stop them. They say nothing a student needs; a real error still raises a Python 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -61,3 +62,59 @@ def quiet_stderr() -> Iterator[None]:
             kept = without_noise(caught.read().decode("utf-8", errors="replace"))
             if kept:
                 sys.stderr.write(kept)
+
+
+class _Filter:
+    """File descriptor 2 replaced by a pipe whose lines a thread passes on to the old descriptor, noise dropped."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.target = os.dup(2)
+        read, write = os.pipe()
+        os.dup2(write, 2)
+        os.close(write)
+        self.thread = threading.Thread(target=self._pump, args=(read,), name="framework-log-filter", daemon=True)
+        self.thread.start()
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Put the old descriptor 2 back and let the thread pass on what is left (at exit: nothing is lost)."""
+        sys.stderr.flush()
+        os.dup2(self.target, 2)
+        self.thread.join(timeout=2)
+
+    def _pump(self, read: int) -> None:
+        with os.fdopen(read, "rb", buffering=0) as pipe:
+            pending = b""
+            while chunk := pipe.read(65536):
+                *lines, pending = (pending + chunk).split(b"\n")
+                self._write(b"".join(line + b"\n" for line in lines))
+            self._write(pending)
+
+    def _write(self, data: bytes) -> None:
+        kept = without_noise(data.decode("utf-8", errors="replace")).encode("utf-8")
+        while kept:
+            kept = kept[os.write(self.target, kept):]
+
+
+_installed: _Filter | None = None
+
+
+def keep_framework_logs_out() -> bool:
+    """From now on in this process, drop the frameworks' C++ log lines wherever they are written to descriptor 2.
+
+    TensorFlow and XLA log not only on import but on a first device list ("failed call to cuInit") and a first
+    compile ("Compiled cluster using XLA!"), from C++, where no Python setting reaches once TensorFlow is loaded.
+    The notebooks' setup cell calls this first, so no cell shows them; every other line still reaches stderr.
+    True where the filter is in place (it is installed once; a process without descriptor 2 gets none).
+    """
+    global _installed
+    if _installed is None:
+        try:
+            os.fstat(2)
+        except OSError:
+            return False
+        sys.stderr.flush()
+        _installed = _Filter()
+    return True
