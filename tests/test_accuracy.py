@@ -98,3 +98,20 @@ def test_the_log_filter_drops_framework_lines_and_keeps_the_rest_in_order():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "first\nsecond\nlast words, no newline"
+
+
+def test_the_mxu_rule_sums_in_one_fixed_order_not_the_blas_kernels():
+    """mxu_matmul's float32 sums run k = 0 … K − 1, element by element: the same bits on every CPU."""
+    rng = np.random.default_rng(11)
+    A, W = rng.standard_normal((3, 37), dtype=np.float32), rng.standard_normal((37, 2), dtype=np.float32)
+    a, w = tl.to_bfloat16(A).astype(np.float32), tl.to_bfloat16(W).astype(np.float32)
+    by_hand = np.zeros((3, 2), dtype=np.float32)
+    for i in range(3):
+        for j in range(2):
+            acc = np.float32(0)
+            for k in range(37):
+                acc = np.float32(acc + np.float32(a[i, k] * w[k, j]))
+            by_hand[i, j] = acc
+    assert np.array_equal(tl.mxu_matmul(A, W), by_hand)
+    in_order = np.cumsum(A[0][:, None] * W, axis=0, dtype=np.float32)[-1]
+    assert np.array_equal(tl.precision.float32_sums(A, W)[0], in_order)

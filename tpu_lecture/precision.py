@@ -267,7 +267,18 @@ def mxu_matmul(A: Any, W: Any) -> np.ndarray:
     so it is exact in float32; only the inputs' rounding and the float32 sums lose precision.
     """
     a, w = _matrices(A, W)
-    return np.matmul(to_bfloat16(a), to_bfloat16(w))
+    return float32_sums(to_bfloat16(a), to_bfloat16(w))
+
+
+def float32_sums(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """a @ w with each product rounded to float32 and summed in float32 in the order k = 0, 1, …, K − 1, as partial
+    sums flow down an MXU column. One fixed order: unlike a BLAS kernel's, whose order depends on the CPU, the
+    result is the same on every machine."""
+    a32, w32 = np.asarray(a, dtype=np.float32), np.asarray(w, dtype=np.float32)
+    total = np.zeros((a32.shape[0], w32.shape[1]), dtype=np.float32)
+    for k in range(a32.shape[1]):
+        total += np.outer(a32[:, k], w32[k, :])
+    return total
 
 
 def bfloat16_matmul(A: Any, W: Any) -> np.ndarray:
@@ -331,7 +342,7 @@ def matmul_error(A: Any, W: Any) -> MatmulError:
     """Compare the MXU rule (bf16 inputs, fp32 accumulation) and all-bf16 arithmetic with float32
     and float64 products of the original inputs."""
     a, w = _matrices(A, W)
-    reference32 = np.matmul(a, w)
+    reference32 = float32_sums(a, w)  # a float32 product in one fixed order, the same on every machine
     reference64 = np.matmul(np.asarray(A, dtype=np.float64), np.asarray(W, dtype=np.float64))
     mxu, bf16 = mxu_matmul(a, w), bfloat16_matmul(a, w)
     return MatmulError(
