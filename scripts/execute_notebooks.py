@@ -28,6 +28,7 @@ import tpu_lecture
 from tpu_lecture import slides
 from tpu_lecture.files import replaced_when_done
 from tpu_lecture.runtime.quiet import without_noise
+from tpu_lecture.slide_fit import WIDGET_STATE, WIDGET_VIEW, first_image_data
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -153,6 +154,25 @@ def drop_framework_noise(nb: nbformat.NotebookNode) -> int:
     return dropped
 
 
+def add_still_frames(nb: nbformat.NotebookNode) -> int:
+    """Give every stored widget view its frame as ``image/png`` beside the text fallback; returns how many.
+
+    The saved widget state is ipywidgets 8's (controls 2.0.0), which a 7.7.1 front end such as Colab's cannot
+    load: classic Notebook 6.5 with 7.7.1 then renders the output's best plain MIME type, which is this frame
+    rather than the bare ``SystolicPlayer(...)`` text; JupyterLab 4 still renders the widget from its state.
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    added = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            png = first_image_data(state, data[WIDGET_VIEW].get("model_id", "")) if WIDGET_VIEW in data else None
+            if png:
+                data["image/png"] = png
+                added += 1
+    return added
+
+
 def write_atomically(nb: nbformat.NotebookNode, path: Path) -> None:
     """Write the notebook beside ``path`` under a temporary name, then rename it: never half a notebook."""
     with replaced_when_done(path) as partial:
@@ -168,6 +188,7 @@ def execute(path: Path, commit: str, timeout: int = 900) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     drop_framework_noise(nb)
+    add_still_frames(nb)
     slides.apply(nb, path.stem)  # after execution: the rules read the outputs (figures, widgets, their size)
     write_atomically(nb, path)
     return seconds

@@ -187,6 +187,19 @@ def test_the_setup_cell_says_in_one_line_why_it_cannot_install_and_later_cells_s
 
 
 @pytest.mark.parametrize("name", LISTED)
+def test_every_stored_widget_carries_its_frame_for_a_front_end_that_cannot_load_its_state(name):
+    """ipywidgets 7.7.1 (Colab's) cannot load the saved 8.x widget state: such a front end shows the frame."""
+    from tpu_lecture.slide_fit import WIDGET_STATE, WIDGET_VIEW, first_image_data
+
+    nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
+    state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    views = [o["data"] for c in nb["cells"] for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+    for data in views:
+        frame = first_image_data(state, data[WIDGET_VIEW]["model_id"])
+        assert frame and data.get("image/png") == frame and "text/plain" in data
+
+
+@pytest.mark.parametrize("name", LISTED)
 def test_no_stored_output_holds_framework_log_lines(name):
     from tpu_lecture.runtime.quiet import is_framework_noise
 
