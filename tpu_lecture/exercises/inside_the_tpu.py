@@ -93,6 +93,7 @@ EXERCISES = (
                  f"{n} {_hbm_per_core_gib(n):.0f} GiB per TensorCore" for n in ("TPU v2", "TPU v3")) + ".",
              worked=_worked_hbm),
     Exercise(3, "1 + 3·2⁻⁸ in bfloat16, predicted then rounded", answer=lambda: _bf16(1 + 3 * 2**-8),
+             digits=7,  # a rounding question: every digit of the bfloat16 number
              hint="bfloat16's numbers above 1 are 2⁻⁷ apart; a value exactly half-way rounds to the even neighbour",
              mistakes=(Mistake(lambda: 1 + 3 * 2**-8, "bfloat16 cannot hold that: it has 7 mantissa bits, a "
                                                         "spacing of 2⁻⁷ above 1"),

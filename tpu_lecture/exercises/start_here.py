@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from tpu_lecture import hardware, lecture
-from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake
+from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake, name_key
 
 
 def _teaches(topic: str) -> str:
@@ -11,9 +13,16 @@ def _teaches(topic: str) -> str:
 
 
 def _same_notebook(given, right: str) -> bool:
+    """A notebook as people name it: 3, "3", "03", "03_inside_the_tpu", "03 Inside the TPU", "notebook 03"."""
+    if isinstance(given, float) and given.is_integer():
+        given = int(given)
+    if isinstance(given, str):
+        text = re.sub(r"(?i)^\s*notebook\s*", "", given).strip()
+        number = re.match(r"\d+", text)
+        given = int(number.group()) if number else text
     try:
         return lecture.notebook_name(given) == right
-    except ValueError:
+    except (ValueError, TypeError):
         raise AnswerFormatError(f"{given!r} is not a notebook of the lecture: type its number, such as \"04\""
                                 ) from None
 
@@ -25,10 +34,8 @@ def _fastest_memory() -> str:
 def _same_chip(given, right: str) -> bool:
     if not isinstance(given, str):
         raise AnswerFormatError(f"type the chip's name in quotes, such as \"TPU v5e\", not {given!r}")
-    try:
-        return hardware.get(given).name == hardware.get(right).name
-    except ValueError:
-        return False
+    chip = hardware.get(right)
+    return name_key(given) in {name_key(n) for n in (chip.name, *chip.aliases)}
 
 
 def _worked_notebook() -> str:

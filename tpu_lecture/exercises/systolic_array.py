@@ -8,7 +8,7 @@ from functools import cache
 
 import numpy as np
 
-from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake
+from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake, name_key
 from tpu_lecture.sim import dataflow as dataflows
 from tpu_lecture.sim.array import SystolicArray, SystolicRun, schedule
 from tpu_lecture.sim.machines import matrix_cycles, scalar_cycles
@@ -71,13 +71,11 @@ def _fewest_cycles() -> str:
 
 
 def _same_dataflow(given, right: str) -> bool:
-    """A dataflow's name or alias ("input_stationary", "input-stationary", "is") names it."""
+    """A dataflow's name or alias, however spaced or cased ("input_stationary", "Input stationary", "IS")."""
     if not isinstance(given, str):
         raise AnswerFormatError(f"type the dataflow's name in quotes, such as \"output-stationary\", not {given!r}")
-    try:
-        return dataflows.get(given).name == right
-    except ValueError:
-        return False
+    flow = dataflows.get(right)
+    return name_key(given) in {name_key(n) for n in (flow.name, *flow.aliases)}
 
 
 def _worked_square() -> str:

@@ -126,13 +126,12 @@ EXERCISES = (
                                                                                     "asks for the share of the peak")),
              worked=_worked_inference),
     Exercise(5, "the batch that keeps a double-buffered MXU 90% busy", answer=_batch_for, unit="rows",
+             rel_tol=0.02,  # the hint's estimate, 0.9 · 383 ≈ 345, is right to the 2% the question can ask
              hint="double-buffered, below 2R + C − 1 = 383 rows the next tile's load sets the pace, a fold every "
                   "383 cycles: the utilization is about M / 383 there; then check your guess with "
                   "`tl.matrix_cycles(M, 1024, 1024, 128, 128).utilization`",
              mistakes=(Mistake(lambda: _batch_for(load="serial"), "that is loading serially; the MXU "
                                                                   "double-buffers its weights"),
-                       Mistake(lambda: _batch_for(figure="compute_utilization"),
-                               "that is the compute utilization; count the cycles of loading that are not hidden"),
                        Mistake(lambda: 3 * MXU - 1, "at 2R + C − 1 = 383 rows every load is hidden, and the MXU is "
                                                     "already more than 90% busy")),
              confirm=lambda: f"`tl.matrix_cycles({_batch_for()}, 1024, 1024, 128, 128).utilization` = "
