@@ -6,8 +6,9 @@ table), never stored as a string, so a change to the package that changes an ans
 Answers are read as people write them: a number is right to the figures typed (57 or 57.3 for 57.27 %, at least
 ``digits`` significant figures; a count must round to itself), with or without its unit or a "%" sign; a fraction
 given for a percent (or the other way) gets a hint that says so; names ignore case, spaces, hyphens and underscores,
-and the package's aliases (``hardware.DTYPE_NAMES``: "bf16" is bfloat16). Nothing that a cell stores gives an answer away: an unanswered check says what to type, a worked answer is
-collapsed HTML (GitHub, Colab and JupyterLab render ``<details>`` closed; its plain-text form names no answer).
+and the package's aliases (``hardware.DTYPE_NAMES``: "bf16" is bfloat16). Nothing that a cell stores gives an
+answer away: an unanswered check says what to type, a worked answer is collapsed HTML (GitHub, Colab and
+JupyterLab render ``<details>`` closed; its plain-text form names no answer).
 
 Guide: checked exercises for another notebook (say ``04_systolic_array``), in three steps.
 
