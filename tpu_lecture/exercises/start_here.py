@@ -51,12 +51,22 @@ def _worked_chip() -> str:
             f"its source: {chip.source}.")
 
 
+def _qa_minutes() -> int:
+    return sum(s.minutes for s in lecture.SEGMENTS if s.in_class and s.notebook is None)
+
+
+def _qa_share() -> float:
+    """The share of the lecture's time in class, in percent, that its Q&A breaks take."""
+    return 100 * _qa_minutes() / lecture.total_minutes()
+
+
 def _worked_minutes() -> str:
     taught = [s for s in lecture.SEGMENTS if s.in_class]
-    breaks = sum(s.minutes for s in taught if s.notebook is None)
-    return (f"`tl.lecture.total_minutes()` = {lecture.total_minutes()}: {len(taught)} segments in class, of which "
-            f"{sum(1 for s in taught if s.notebook is None)} are Q&A breaks ({breaks} minutes). "
-            "`print(tl.lecture.plan())` shows the whole plan.")
+    breaks = sum(1 for s in taught if s.notebook is None)
+    return (f"The plan's rows without a notebook are the Q&A breaks: {breaks} of them, {_qa_minutes()} minutes. "
+            f"The lecture in class is `tl.lecture.total_minutes()` = {lecture.total_minutes()} minutes "
+            f"(notebook 00 is read before class and does not count), so the breaks take {_qa_minutes()} / "
+            f"{lecture.total_minutes()} = {_qa_share():.1f}% of it: about one minute in six for questions.")
 
 
 EXERCISES = (
@@ -69,11 +79,11 @@ EXERCISES = (
              hint="compare `chip.memory_bandwidth` over `tl.hardware.chips()` (section 6 prints the table)",
              mistakes=(Mistake(lambda: "H200", "the H200 leads the GPUs; one TPU in the table has more"),),
              worked=_worked_chip),
-    Exercise(3, "how long the lecture takes", answer=lecture.total_minutes, unit="minutes",
-             hint="add up the minutes of every segment in class, the Q&A breaks included",
-             mistakes=(Mistake(lambda: sum(s.minutes for s in lecture.SEGMENTS if s.in_class and s.notebook),
-                               "count the Q&A breaks too"),
-                       Mistake(lambda: lecture.total_minutes(in_class_only=False),
-                               "notebook 00 is read before class, not in it")),
+    Exercise(3, "the share of the lecture kept for questions", answer=_qa_share, unit="%", rel_tol=0.01,
+             hint="add up the minutes of the plan's Q&A rows and divide by the minutes of the lecture in class",
+             mistakes=(Mistake(_qa_minutes, "that is the Q&A minutes; the question asks for their share of the "
+                                            "lecture, in percent"),
+                       Mistake(lambda: 100 * _qa_minutes() / lecture.total_minutes(in_class_only=False),
+                               "notebook 00 is read before class: divide by the minutes in class")),
              worked=_worked_minutes),
 )
