@@ -76,7 +76,7 @@ EXERCISES = (
                                                       "TPU's insides"),),
              worked=_worked_notebook),
     Exercise(2, "the chip with the most memory bandwidth", answer=_fastest_memory, same=_same_chip,
-             hint="compare `chip.memory_bandwidth` over `tl.hardware.chips()` (section 6 prints the table)",
+             hint="compare `chip.memory_bandwidth` over `tl.hardware.chips()` (section 5 prints the table)",
              mistakes=(Mistake(lambda: "H200", "the H200 leads the GPUs; one TPU in the table has more"),),
              worked=_worked_chip),
     Exercise(3, "the share of the lecture kept for questions", answer=_qa_share, unit="%", rel_tol=0.01,

@@ -96,8 +96,9 @@ def _worked_asic() -> str:
             f"does the work of {case.speedup:g}). The ASIC saves ${case.general_per_unit - case.asic_per_unit:,.0f} "
             f"per unit, so the ${case.nre:,.0f} NRE is paid back after {case.nre:,.0f} / "
             f"{case.general_per_unit - case.asic_per_unit:,.0f} = {case.break_even:,.0f} units "
-            f"(`tl.AsicCase().with_(nre={ADVANCED_NRE:.0e}).break_even`): {case.break_even / AsicCase().break_even:.0f} "
-            "times the $1 million floor's, and why only a job of Google's volume pays for a custom chip.")
+            f"(`tl.AsicCase().with_(nre={ADVANCED_NRE:.0e}).break_even`): "
+            f"{case.break_even / AsicCase().break_even:.0f} times the $1 million floor's, and why only a job of "
+            "Google's volume pays for a custom chip.")
 
 
 def _worked_doubling() -> str:
@@ -147,7 +148,8 @@ EXERCISES = (
                                "the ASICs themselves and the energy cost money too: divide the NRE by what each "
                                "unit of work saves"),),
              worked=_worked_asic),
-    Exercise(6, "how fast training compute doubled, ResNet-152 to GPT-3", answer=lambda: _months_per_doubling(*DOUBLING),
+    Exercise(6, "how fast training compute doubled, ResNet-152 to GPT-3",
+             answer=lambda: _months_per_doubling(*DOUBLING),
              unit="months", rel_tol=0.03,
              hint="count the doublings, log2(GPT-3's FLOPs / ResNet-152's), and divide the months between them by it",
              mistakes=(Mistake(lambda: 24.0, "two years is Moore's law for transistors; training compute grew "
