@@ -169,7 +169,7 @@ def _following_the_hints() -> dict[tuple[str, int], object]:
         ("04", 3): math.ceil(384 / 128) * math.ceil(640 / 128), ("04", 4): 128 + 14 * max(256, 383) + 256 + 254,
         ("04", 5): 3 * 3, ("04", 6): "input stationary",
         ("05", 1): _hw("TPU v6e").memory_bandwidth / _hw("TPU v5e").memory_bandwidth,
-        ("05", 2): 3 * 2 * _hw("H100").ridge_point / 2, ("05", 3): _hw("TPU v6e").ridge_point * 2 / 2,
+        ("05", 2): 3 * 2 * _hw("A100").ridge_point / 2, ("05", 3): _hw("TPU v4").ridge_point * 2 / 2,
         ("05", 4): 100 * _hw("TPU v5e").memory_bandwidth * (2 * 4096**2 / ((4096 + 4096**2 + 4096) * 2))
         / _hw("TPU v5e").peak_flops,
         ("05", 5): round(0.9 * 383),
@@ -179,7 +179,7 @@ def _following_the_hints() -> dict[tuple[str, int], object]:
         ("06", 5): mm_cpu / (2 * 8192**2 * 4 / link + mm_gpu),
         ("07", 1): 8 // 2 * 1, ("07", 2): 50_000 % 1024,
         ("07", 3): (2 * (0.5 - 2) * (1 + 4 + 9) / 3 + 2 * (0.5 - 2) * 16) / 2,
-        ("07", 4): 100 * 100 * 0.2 / (100 * 0.2 + 1), ("07", 5): 2**-7 / 2,
+        ("07", 4): 100 * 100 * 0.2 / (100 * 0.2 + 1), ("07", 5): 4 * 2**-7 / 2,
         ("08", 1): sweep[2048] * train / 1e12, ("08", 2): 1024 - 1024 % 3,
         ("08", 3): 4096 / (fixed + 4096 * per_sample),
         ("08", 4): 100 * (1024 * train / h200_tf32) / (1024 / sweep[1024]) / 2, ("08", 5): 100 * 192 / 383,
