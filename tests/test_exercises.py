@@ -121,3 +121,124 @@ def test_a_custom_exercise_in_a_few_lines():
                   hint="3n − 2", unit="cycles", worked=lambda: "3 · 4 − 2 = 10",
                   mistakes=(Mistake(lambda: 64, "that is n³ MACs"),))
     assert ex.check(10) and "that is n³ MACs" in ex.check(64).message and not ex.check(11)
+
+
+# What a student gets by following each exercise's hint, worked by hand from the figures the notebook shows (the
+# hardware table, the reference results): every one must be accepted, at full precision and written to three
+# significant figures (or the figures the question asks for).
+def _hw(name: str):
+    return tl.hardware.get(name)
+
+
+def _following_the_hints() -> dict[tuple[str, int], object]:
+    import math
+
+    from tpu_lecture.exercises import benchmark_matrix_add as b1
+    from tpu_lecture.exercises import benchmark_mlp_cifar10 as b2
+    from tpu_lecture.exercises import shakespeare_on_tpu as sh
+    v4 = _hw("TPU v4")
+    case = tl.AsicCase()
+    resnet, gpt3 = tl.trends.landmark("ResNet-152"), tl.trends.landmark("GPT-3 175B")
+    big = case.with_(nre=3e8)
+    sweep = b2._h200_sweep()
+    _, h200_tf32 = tl.bench.training.peak_for(_hw("H200"), "float32")
+    fixed, per_sample = b2._fit()
+    numpy_add = b1._reference("add 16384x16384 float32", "cpu").median
+    h200_add = b1._reference("add 16384x16384 float32", "gpu").median
+    copy_add = numpy_add / b1._copy_speedup()
+    link = 2 * 16384**2 * 4 / copy_add
+    mm_cpu = b1._reference("matmul 8192x8192x8192 float32", "cpu").median
+    mm_gpu = b1._reference("matmul 8192x8192x8192 float32", "gpu").median
+    train = 3 * 2 * tl.macs.mlp_macs_per_sample()
+    lstm = 3 * 2 * sh.lstm_macs_per_char()
+    return {
+        ("00", 1): "03", ("00", 2): max(tl.hardware.chips(), key=lambda c: c.memory_bandwidth or 0).name,
+        ("00", 3): 100 * sum(s.minutes for s in lecture.SEGMENTS if s.in_class and s.notebook is None)
+        / sum(s.minutes for s in lecture.SEGMENTS if s.in_class),
+        ("01", 1): 64 * 512 * 256, ("01", 2): 5 + 8 + 8 - 2, ("01", 3): math.ceil(0.99 * 382 / 0.01),
+        ("01", 4): v4.peak_flops / (2 * v4.macs_per_cycle) / 1e9,
+        ("01", 5): 3e8 / (big.general_per_unit - big.asic_per_unit),
+        ("01", 6): 12 * (gpt3.year - resnet.year) / math.log2(gpt3.training_flops / resnet.training_flops),
+        ("02", 1): 1024**3, ("02", 2): 2 * 4096**3 / _hw("TPU v5e").peak_flops * 1e3, ("02", 3): 2 * 4096**3 / 4096**2,
+        ("02", 4): -math.floor(math.log10(math.sqrt(512) * 2**-9)),  # errors that pile up grow like √N
+        ("03", 1): _hw("H100").peak_flops / _hw("H100").memory_bandwidth,
+        ("03", 2): 8 * 2**30 / (4 * 4) / 1e9,
+        ("03", 3): 1 + 2 * 2**-7, ("03", 4): {"float32", "bfloat16"},
+        ("03", 5): (_hw("Ironwood").peak_flops / _hw("TPU v4").peak_flops) ** (1 / (2025 - 2021)),
+        ("04", 1): 256 + 3 * 256 - 2, ("04", 2): 100 * 320 / (128 + 320 + 128 + 128 - 2),
+        ("04", 3): math.ceil(384 / 128) * math.ceil(640 / 128), ("04", 4): 128 + 14 * max(256, 383) + 256 + 254,
+        ("04", 5): 3 * 3, ("04", 6): "input stationary",
+        ("05", 1): _hw("TPU v6e").memory_bandwidth / _hw("TPU v5e").memory_bandwidth,
+        ("05", 2): 3 * 2 * _hw("A100").ridge_point / 2, ("05", 3): _hw("TPU v4").ridge_point * 2 / 2,
+        ("05", 4): 100 * _hw("TPU v5e").memory_bandwidth * (2 * 4096**2 / ((4096 + 4096**2 + 4096) * 2))
+        / _hw("TPU v5e").peak_flops,
+        ("05", 5): round(0.9 * 383),
+        ("06", 1): 2 * 2048**3 / (3 * 2048**2 * 2), ("06", 2): 3 * 16384**2 * 4 / _hw("H200").memory_bandwidth * 1e3,
+        ("06", 3): 3 * 16384**2 * 2 / _hw("TPU v5e").memory_bandwidth * 1e3,
+        ("06", 4): 100 * (copy_add - h200_add) / (numpy_add - 100 * h200_add),
+        ("06", 5): mm_cpu / (2 * 8192**2 * 4 / link + mm_gpu),
+        ("07", 1): 8 // 2 * 1, ("07", 2): 50_000 % 1024,
+        ("07", 3): (2 * (0.5 - 2) * (1 + 4 + 9) / 3 + 2 * (0.5 - 2) * 16) / 2,
+        ("07", 4): 100 * 100 * 0.2 / (100 * 0.2 + 1), ("07", 5): 4 * 2**-7 / 2,
+        ("08", 1): sweep[2048] * train / 1e12, ("08", 2): 1024 - 1024 % 3,
+        ("08", 3): 4096 / (fixed + 4096 * per_sample),
+        ("08", 4): 100 * (1024 * train / h200_tf32) / (1024 / sweep[1024]) / 2, ("08", 5): 100 * 192 / 383,
+        ("09", 1): 256 * 512 + 4 * (512 * 1024 + 1024 * 1024 + 1024) + 1024 * 256 + 256,
+        ("09", 2): 10 * 100 * 1024 * 100 / 1_115_394,
+        ("09", 3): 100 * (102_400_000 / 10 / 17) * lstm / (4 * _hw("TPU v2").peak_flops),
+        ("09", 4): math.exp(2 / 0.5) / (math.exp(2 / 0.5) + math.exp(1 / 0.5)),
+        ("09", 5): 100 * 256 * 256 / (256 * 256 * (1 + 256 + 256 - 2)),
+    }
+
+
+FOLLOWED = _following_the_hints()
+
+
+def test_every_exercise_has_its_hint_followed():
+    assert set(FOLLOWED) == {(n[:2], e.number) for n, e in CASES}
+
+
+@pytest.mark.parametrize(("notebook", "exercise"), CASES, ids=lambda v: v if isinstance(v, str) else str(v.number))
+def test_following_the_hint_gives_an_accepted_answer(notebook, exercise):
+    value = FOLLOWED[(notebook[:2], exercise.number)]
+    assert exercise.check(value, notebook), (value, exercise.check(value, notebook))
+    if isinstance(value, float) and not isinstance(exercise.answer(), int):
+        written = float(f"{value:.{max(3, exercise.digits)}g}")
+        assert exercise.check(written, notebook), (written, exercise.check(written, notebook))
+        assert exercise.check(f"{written:,}", notebook)
+
+
+def test_the_issues_spellings_are_accepted():
+    ex = tl.exercises_for
+    for notebook, number, given in [
+            ("00", 1, "3"), ("00", 1, 3), ("00", 1, "notebook 03"), ("00", 2, "TPU 7x"), ("00", 2, "tpu-7x"),
+            ("00", 2, "Ironwood"), ("03", 4, {"fp32", "bf16"}), ("03", 4, ["Float32", "BFloat 16"]),
+            ("04", 6, "input stationary"), ("04", 6, "Input-Stationary"), ("04", 6, "IS"),
+            ("04", 2, 46), ("04", 2, 45.6), ("04", 2, "45.6 %"), ("04", 2, "46%"), ("04", 1, "1022 cycles"),
+            ("05", 5, 345), ("06", 3, 2.0), ("06", 3, 1.97), ("08", 5, 50.1), ("08", 5, 50), ("09", 5, 0.2),
+            ("09", 4, 0.88), ("09", 4, "88.1%"), ("03", 5, "1.70x"), ("03", 5, "×1.7"), ("01", 1, "8 388 608")]:
+        verdict = ex(notebook).check(number, given)
+        assert verdict, (notebook, number, given, verdict)
+
+
+def test_precision_is_what_the_question_implies_and_no_looser():
+    ex = tl.exercises_for
+    assert not ex("04").check(2, 45) and not ex("04").check(2, 46.0) and not ex("04").check(2, 50)
+    assert not ex("01").check(1, 8_400_000) and not ex("01").check(1, "8.39e6")  # a count is exact
+    assert ex("04").check(1, 1022.4) and not ex("04").check(1, 1023)
+    assert not ex("03").check(3, 1.02) and not ex("03").check(3, 1.01)  # a rounding question wants every digit
+    close = ex("06").check(3, 2)  # one figure where two are needed
+    assert not close and "significant figures" in close.message
+    assert not ex("05").check(5, 383) and not ex("00").check(1, "04") and not ex("04").check(6, "weight stationary")
+
+
+@pytest.mark.parametrize(("notebook", "exercise"), [(n, e) for n, e in CASES if "%" in e.unit],
+                         ids=lambda v: v if isinstance(v, str) else str(v.number))
+def test_a_fraction_for_a_percent_is_recognised_everywhere(notebook, exercise):
+    verdict = exercise.check(exercise.answer() / 100, notebook)
+    assert not verdict and "fraction" in verdict.message, verdict
+
+
+def test_a_percent_for_a_fraction_is_recognised():
+    verdict = tl.exercises_for("09").check(4, 100 * tl.exercises_for("09")[4].answer())
+    assert not verdict and "percentage" in verdict.message

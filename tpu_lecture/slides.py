@@ -15,6 +15,9 @@ expects no difference. The rules, first match wins (``slideshow.slide_type`` in 
 - elsewhere a markdown cell that opens with a list is a *fragment*; a cell that would overflow the slide
   (estimated by :mod:`tpu_lecture.slide_fit`) starts a *subslide*, with its short lead-in
 - everything else continues the slide it is on (``-``)
+- a section whose heading ends with "*(self-study)*" (or whose heading cell is tagged ``self-study``) is for
+  students on their own: all its cells are *skipped*, and so is any other cell tagged ``self-study`` (prose the
+  lecturer says instead of showing), so the slides are the notebook's in-class path
 
 Speaker notes (cells tagged ``slide-notes``, type *notes*) are generated after the title and after the
 takeaways heading from :data:`tpu_lecture.lecture.SEGMENTS`: rerunning replaces them, never adds more.
@@ -37,6 +40,7 @@ SLIDE_START, SUBSLIDE, FRAGMENT, SKIP, NOTES, CONTINUE = "slide", "subslide", "f
 SLIDE_TYPES = (SLIDE_START, SUBSLIDE, FRAGMENT, SKIP, NOTES, CONTINUE)
 NOTES_TAG = "slide-notes"
 SKIPPED_TAGS = ("colab-link", "setup", "parameters")
+SELF_STUDY = "self-study"  # the marker of a section that the slides leave out (read on one's own)
 LEAD_IN_LINES = 3  # a markdown cell this short, just above a widget or a figure, goes to its slide with it
 TITLE = "TPUs from the multiply-accumulate up"
 
@@ -156,6 +160,35 @@ def is_lead_in(cell: dict) -> bool:
             and source.count("\n") < LEAD_IN_LINES)
 
 
+def is_self_study(cell: dict) -> bool:
+    """A heading cell that opens a self-study section: its heading ends with "(self-study)", or it is tagged so."""
+    if not heading_level(cell):
+        return False
+    first = source_of(cell).lstrip().split("\n", 1)[0]
+    return SELF_STUDY in tags(cell) or bool(re.search(r"\(self-study\)\W*$", first, flags=re.I))
+
+
+def self_study_cells(cells: list[dict]) -> list[int]:
+    """The indices of the cells in self-study sections: from such a heading to the next heading of its level or
+    higher (or the closing "**Next:**" line)."""
+    inside, level, found = False, 0, []
+    for index, cell in enumerate(cells):
+        here = heading_level(cell)
+        if (here and here <= level) or source_of(cell).strip().startswith("**Next:**"):
+            inside = False
+        if is_self_study(cell):
+            inside, level = True, heading_level(cell)
+        if (inside or SELF_STUDY in tags(cell)) and NOTES_TAG not in tags(cell):
+            found.append(index)
+    return found
+
+
+def self_study_titles(cells: list[dict]) -> list[str]:
+    """The headings of the self-study sections, without their marker (for the speaker notes)."""
+    return [re.sub(r"\s*\*?\(self-study\)\*?\W*$", "", source_of(c).lstrip().split("\n", 1)[0].lstrip("# "),
+                   flags=re.I) for c in cells if is_self_study(c)]
+
+
 def section_name(cell: dict) -> str | None:
     """'takeaways' or 'exercises' for the headings that open those sections, else None."""
     if heading_level(cell) != 2:
@@ -195,6 +228,8 @@ def slide_types(cells: list[dict], frames: dict | None = None) -> list[str]:
         kind = fixed_type(cell, section, after_widget)
         after_widget = shows_widget(cell) or (after_widget and kind == SKIP)
         types.append(kind)
+    for index in self_study_cells(cells):
+        types[index] = SKIP
     _pull_lead_ins(cells, types)
     _fill_slides(cells, types, frames)
     return [t or CONTINUE for t in types]
@@ -248,9 +283,12 @@ def _minute_marks(name: str) -> tuple[lecture.Segment, int, int, list[lecture.Se
     return this, sum(s.minutes for s in taught[:index]), index, taught
 
 
-def speaker_notes(name: str, deck_slides: int) -> tuple[str, str]:
-    """The opening and closing notes of a notebook: its minutes, its pace, and the Q&A breaks around it."""
+def speaker_notes(name: str, deck_slides: int, self_study: list[str] | tuple[str, ...] = ()) -> tuple[str, str]:
+    """The opening and closing notes of a notebook: its minutes, its pace, the Q&A breaks around it, and the
+    sections left to self-study (not on the slides)."""
     this, start, index, taught = _minute_marks(name)
+    left = (f" Left to self-study (not on the slides; point students to them): {'; '.join(self_study)}."
+            if self_study else "")
     source = "the original outline" if this.minutes_from == "outline" else "this lecture's plan"
     pace = this.minutes * 60 / max(deck_slides, 1)
     head = "**Speaker notes** (generated from `tpu_lecture/lecture.py` by `tpu_lecture.slides`; edits are overwritten)"
@@ -265,7 +303,7 @@ def speaker_notes(name: str, deck_slides: int) -> tuple[str, str]:
     opening = (f"{head}. Segment {index + 1} of {len(taught)}, \"{this.title}\": {this.minutes} minutes ({source}), "
                f"from minute {start} to {start + this.minutes} of {lecture.total_minutes()}{came}. "
                f"{deck_slides} slides: about {pace:.0f} s each; the player and the figures take longer, the "
-               f"code can go fast.")
+               f"code can go fast.{left}")
     nxt = f"next: {_name(after)}" if after else "the lecture ends here: thank the room and take questions"
     closing = (f"{head}. Time check: these takeaways by minute {start + this.minutes - 2}, done by minute "
                f"{start + this.minutes}; {nxt}.")
@@ -303,7 +341,7 @@ def apply(notebook: dict, name: str) -> Deck:
         cell.setdefault("metadata", {})["slideshow"] = {"slide_type": kind}
     deck = Deck(name, tuple(types))
     if plan_name(name):
-        opening, closing = speaker_notes(name, deck.slides)
+        opening, closing = speaker_notes(name, deck.slides, self_study_titles(cells))
         takeaways = next((i for i, c in enumerate(cells) if section_name(c) == "takeaways"), None)
         if takeaways is not None:
             cells.insert(takeaways + 1, _notes_cell(closing, 2))
@@ -312,6 +350,16 @@ def apply(notebook: dict, name: str) -> Deck:
     notebook["cells"] = cells
     notebook.setdefault("metadata", {})["rise"] = rise_settings(name)
     return deck
+
+
+def presenting_seconds(notebook: dict) -> int:
+    """How long a notebook's stored slides take to present at the lecture's slide budget: each slide
+    ``lecture.SLIDE_SECONDS``, a slide with the step-through player ``lecture.PLAYER_SECONDS``."""
+    shown = [c for c in notebook["cells"] if c.get("metadata", {}).get("slideshow", {}).get("slide_type")
+             not in (SKIP, NOTES)]
+    deck = Deck("", tuple(c["metadata"]["slideshow"]["slide_type"] for c in shown))
+    players = sum(shows_widget(c) for c in shown)
+    return deck.slides * lecture.SLIDE_SECONDS + players * (lecture.PLAYER_SECONDS - lecture.SLIDE_SECONDS)
 
 
 def rise_settings(name: str) -> dict:

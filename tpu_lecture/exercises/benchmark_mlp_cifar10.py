@@ -157,7 +157,7 @@ EXERCISES = (
                                                       "of it")),
              worked=_worked_amdahl),
     Exercise(5, "MXU busy with 192 rows per core, predicted then modelled", answer=_mxu_busy_percent, unit="%",
-             rel_tol=0.01,
+             rel_tol=0.015,  # the hint's one full fold, 192 / 383 = 50.1%, is within 1.5% of the sum over layers
              hint="double-buffered, a fold starts every max(M, 2R + C − 1) cycles; with M rows a full fold keeps "
                   "the array M / max(M, 2R + C − 1) busy",
              mistakes=(Mistake(lambda: 100.0, "192 rows more than fill the array's 128 rows, but each fold needs "

@@ -3,8 +3,12 @@
 
 The right answer is computed by the package when the cell runs (the simulator, the counters, the hardware
 table), never stored as a string, so a change to the package that changes an answer changes the check too.
-Nothing that a cell stores gives an answer away: an unanswered check says what to type, a worked answer is
-collapsed HTML (GitHub, Colab and JupyterLab render ``<details>`` closed; its plain-text form names no answer).
+Answers are read as people write them: a number is right to the figures typed (57 or 57.3 for 57.27 %, at least
+``digits`` significant figures; a count must round to itself), with or without its unit or a "%" sign; a fraction
+given for a percent (or the other way) gets a hint that says so; names ignore case, spaces, hyphens and underscores,
+and the package's aliases (``hardware.DTYPE_NAMES``: "bf16" is bfloat16). Nothing that a cell stores gives an
+answer away: an unanswered check says what to type, a worked answer is collapsed HTML (GitHub, Colab and
+JupyterLab render ``<details>`` closed; its plain-text form names no answer).
 
 Guide: checked exercises for another notebook (say ``04_systolic_array``), in three steps.
 
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tpu_lecture.checks import whole_number
+from tpu_lecture.hardware import DTYPE_NAMES
 from tpu_lecture.lecture import notebook_name
 from tpu_lecture.viz import style
 
@@ -68,14 +73,18 @@ class Exercise:
     hint: str
     worked: Callable[[], str]
     unit: str = ""
-    rel_tol: float = 1e-9  # numbers: how close counts as right (relative)
+    rel_tol: float = 1e-9  # numbers: how close counts as right (relative), besides the digits the student wrote
+    digits: int = 2  # numbers: the fewest significant figures a rounded answer must give (0.2 for 0.196 needs 1)
     same: Callable[[Any, Any], bool] | None = None  # a comparison of (given, right) for answers of another kind
     mistakes: tuple[Mistake, ...] = ()
     confirm: Callable[[], str] | None = None  # "predict, then run": what the package runs to show the answer
 
     def is_right(self, given: Any) -> bool:
         """Whether ``given`` is the right answer (raises AnswerFormatError for an answer of the wrong kind)."""
-        return _matches(given, self.answer(), self.rel_tol, self.same)
+        return _matches(given, self.answer(), self._rule(), self.same)
+
+    def _rule(self) -> _Rule:
+        return _Rule(self.rel_tol, self.digits, self.unit)
 
     def check(self, given: Any, notebook: str = "") -> Verdict:
         """Right, not yet (with a hint), or waiting for an answer; never the right answer unless ``given`` is it."""
@@ -93,16 +102,24 @@ class Exercise:
         return Verdict(notebook, self, "not yet", self._hint(given))
 
     def _hint(self, given: Any) -> str:
+        rule = self._rule()
         for mistake in self.mistakes:
             try:
-                if _matches(given, mistake.answer(), self.rel_tol, self.same):
+                if _matches(given, mistake.answer(), rule, self.same):
                     return f"hint: {mistake.hint}"
             except AnswerFormatError:
                 continue
         right = self.answer()
-        direction = ""
-        if _is_number(right) and not isinstance(right, bool):
-            direction = "yours is too high; " if _as_number(given) > right else "yours is too low; "
+        if self.same is not None or not _is_number(right) or isinstance(right, bool):
+            return f"hint: {self.hint}"
+        value, text = _number_text(given, self.unit)
+        scale = _scale_hint(value, right, rule)
+        if scale:
+            return f"hint: {scale}"
+        if _close(value, right, rule.loose(), text):
+            return (f"close: give {self.digits} or more significant figures (or all the digits your calculation "
+                    f"gives); hint: {self.hint}")
+        direction = "yours is too high; " if value > right else "yours is too low; "
         return f"{direction}hint: {self.hint}"
 
     def _kind(self) -> str:
@@ -235,28 +252,104 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real)
 
 
-def _as_number(value: Any) -> float:
+@dataclass(frozen=True)
+class _Rule:
+    """How a number is compared: a relative tolerance, the fewest significant figures, the unit asked for."""
+
+    rel_tol: float
+    digits: int
+    unit: str
+
+    @property
+    def percent(self) -> bool:
+        return "%" in self.unit
+
+    def loose(self) -> _Rule:
+        """The same rule one significant figure looser (for "close: give more digits")."""
+        return _Rule(self.rel_tol, max(1, self.digits - 1), self.unit)
+
+
+_UNIT_WORDS = re.compile(r"(?i)\s*(?:×|x|times|%|percent|per ?cent)\s*$")
+
+
+def _number_text(value: Any, unit: str = "") -> tuple[float, str | None]:
+    """The number a student typed and, where it was typed as text or a float, the digits as written."""
     if isinstance(value, bool):
         raise AnswerFormatError(f"expected a number, got {value!r}: type the number itself, such as 1024")
+    if isinstance(value, numbers.Integral):
+        return float(value), str(int(value))
     if _is_number(value):
-        return float(value)
+        return float(value), repr(float(value)) if math.isfinite(float(value)) else None
     if isinstance(value, str):
-        cleaned = value.replace(",", "").replace("_", "").replace(" ", "")
+        text = value.strip().replace(",", "").replace("_", "").replace(" ", "").replace("\u2009", "")
+        if unit and not unit.strip().startswith(("%", "×", "x")):
+            text = re.sub(rf"(?i){re.escape(unit.replace(' ', ''))}$", "", text)
+        percent = text.endswith("%")
+        text = _UNIT_WORDS.sub("", text).lstrip("×x")
         try:
-            return float(cleaned)
+            number = float(text)
         except ValueError:
             pass
+        else:
+            if percent and "%" not in unit:
+                return number / 100, None
+            return number, text
     raise AnswerFormatError(f"expected a number, got {value!r} ({type(value).__name__}): type the number "
                             "itself, such as 1024 or 1.5e9, without units")
 
 
-def _as_names(value: Any) -> set[str]:
+def _written_digits(text: str) -> tuple[int, float] | None:
+    """Significant figures and the place of the last digit of a number as written ("57.3" → 3, 0.1)."""
+    match = re.fullmatch(r"[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", text)
+    if not match or not (match.group(1) or match.group(2)):
+        return None
+    whole, frac, exp = match.group(1) or "", match.group(2) or "", int(match.group(3) or 0)
+    significant = (whole + frac).lstrip("0")
+    if not significant:
+        return None
+    return len(significant), 10.0 ** (exp - len(frac))
+
+
+def _close(given: float, right: Any, rule: _Rule, text: str | None = None) -> bool:
+    """Right within the relative tolerance, or right to the digits as written (±0.5 of the last one, with at least
+    ``rule.digits`` significant figures); a count (an int answer) must round to itself: ±0.5 of its unit."""
+    if math.isclose(given, float(right), rel_tol=rule.rel_tol, abs_tol=1e-12):
+        return True
+    if isinstance(right, numbers.Integral):
+        return abs(given - float(right)) <= 0.5
+    written = _written_digits(text) if text else None
+    if written is None:
+        return False
+    figures, place = written
+    return figures >= rule.digits and abs(given - float(right)) <= 0.5 * place * (1 + 1e-9)
+
+
+def _scale_hint(given: float, right: Any, rule: _Rule) -> str:
+    """A hint for the right number in the wrong scale: a fraction where percent was asked, or the other way."""
+    if rule.percent and right and _close(given * 100, right, rule):
+        return "that looks like a fraction: give it in percent (× 100)"
+    if not rule.unit and 0 < abs(float(right)) <= 1 and _close(given / 100, right, rule):
+        return "that looks like a percentage: give it as a fraction (÷ 100)"
+    return ""
+
+
+def name_key(name: Any) -> str:
+    """A name as compared: case, spaces, hyphens and underscores do not matter ("Input-stationary")."""
+    return re.sub(r"[\s_\-–]+", "", str(name)).casefold()
+
+
+def _as_names(value: Any, aliases: dict[str, str] | None = None) -> set[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise AnswerFormatError(f"expected a set of names such as {{'float32', 'bfloat16'}}, got {value!r}")
-    return {str(v).strip().casefold() for v in value}
+    table = {name_key(k): name_key(v) for k, v in (aliases or _default_aliases()).items()}
+    return {table.get(name_key(v), name_key(v)) for v in value}
 
 
-def _matches(given: Any, right: Any, rel_tol: float, same: Callable[[Any, Any], bool] | None) -> bool:
+def _default_aliases() -> dict[str, str]:
+    return dict(DTYPE_NAMES)  # the number formats' other spellings (fp32, bf16, half, …)
+
+
+def _matches(given: Any, right: Any, rule: _Rule, same: Callable[[Any, Any], bool] | None) -> bool:
     if same is not None:
         return bool(same(given, right))
     if isinstance(right, bool):
@@ -264,13 +357,14 @@ def _matches(given: Any, right: Any, rel_tol: float, same: Callable[[Any, Any], 
             raise AnswerFormatError(f"expected True or False, got {given!r}")
         return given == right
     if _is_number(right):
-        return math.isclose(_as_number(given), float(right), rel_tol=rel_tol, abs_tol=1e-12)
+        number, text = _number_text(given, rule.unit)
+        return _close(number, right, rule, text)
     if isinstance(right, (set, frozenset)):
-        return _as_names(given) == {str(r).casefold() for r in right}
+        return _as_names(given) == _as_names(right)
     if isinstance(right, str):
         if not isinstance(given, (str, numbers.Real)) or isinstance(given, bool):
             raise AnswerFormatError(f"expected a name or a short text in quotes, got {given!r}")
-        return str(given).strip().casefold() == right.strip().casefold()
+        return name_key(given) == name_key(right)
     return given == right
 
 

@@ -64,8 +64,8 @@ def _digit_moved() -> int:
     return _digit(_errors()["all bfloat16"])
 
 
-def _flops_per_add_flop(n: int = ACCELERATOR_N) -> float:
-    return _product_flops(n) / (n * n)  # an element-wise add does one FLOP per element
+def _flops_per_add_flop(n: int = ACCELERATOR_N) -> int:
+    return _product_flops(n) // (n * n)  # an element-wise add does one FLOP per element
 
 
 def _worked_macs() -> str:

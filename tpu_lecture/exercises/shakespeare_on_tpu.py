@@ -151,7 +151,7 @@ EXERCISES = (
                                                                 "share them out as they are")),
              worked=_worked_temperature),
     Exercise(5, "a v6e's MXU busy while writing, predicted then modelled", answer=_writing_busy_percent,
-             unit="%", rel_tol=0.01,
+             unit="%", rel_tol=0.01, digits=1,  # 0.2% is the answer to one figure
              hint="one row streams through the 256 × 256 array in M + R + C − 2 cycles; busy = MACs / (PEs × "
                   "compute cycles)",
              mistakes=(Mistake(lambda: _writing_busy_percent(128), "that is a 128 × 128 MXU's, or 1 row of 256 "

@@ -8,13 +8,15 @@ from functools import cache
 
 import numpy as np
 
-from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake
+from tpu_lecture import hardware
+from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake, name_key
 from tpu_lecture.sim import dataflow as dataflows
 from tpu_lecture.sim.array import SystolicArray, SystolicRun, schedule
 from tpu_lecture.sim.machines import matrix_cycles, scalar_cycles
 
 MXU = 128  # one MXU of TPU v2 … v5 is a 128×128 array (Cloud TPU system architecture docs)
-BATCH = 512  # exercise 2: rows streamed through one 128×128 tile
+V6E_MXU = hardware.get("TPU v6e").mxu[0]  # exercise 1: a v6e's MXU is 256×256 (the hardware table's source)
+BATCH = 320  # exercise 2: rows streamed through one 128×128 tile (section 6 prints 128, 256, 512, …)
 TILED = (256, 384, 640)  # exercises 3 and 4: A (256×384) @ W (384×640) on the MXU
 SMALL = (6, 3, 8)  # exercise 5: 6 activation rows, a 3×3 weight matrix, an 8×8 array
 INFERENCE = (1, 4096, 4096)  # exercise 6: one activation row through a 4096×4096 layer
@@ -27,8 +29,9 @@ def _ints(shape: tuple[int, int], seed: int) -> np.ndarray:
 
 @cache
 def _square_run() -> SystolicRun:
-    """Exercise 1, stepped: 128×128 @ 128×128 on the 128×128 MXU, double-buffered."""
-    return SystolicArray(MXU).matmul(_ints((MXU, MXU), 1), _ints((MXU, MXU), 2), keep_frames=False)
+    """Exercise 1, stepped: 256×256 @ 256×256 on a v6e's 256×256 MXU, double-buffered."""
+    n = V6E_MXU
+    return SystolicArray(n).matmul(_ints((n, n), 1), _ints((n, n), 2), keep_frames=False)
 
 
 @cache
@@ -38,8 +41,8 @@ def _small_run() -> SystolicRun:
     return SystolicArray(side).matmul(_ints((m, k), 3), _ints((k, k), 4))
 
 
-def _square_cycles() -> int:
-    return matrix_cycles(MXU, MXU, MXU, MXU, MXU).cycles
+def _square_cycles(n: int = V6E_MXU) -> int:
+    return matrix_cycles(n, n, n, n, n).cycles
 
 
 def _batch_utilization() -> float:
@@ -71,25 +74,24 @@ def _fewest_cycles() -> str:
 
 
 def _same_dataflow(given, right: str) -> bool:
-    """A dataflow's name or alias ("input_stationary", "input-stationary", "is") names it."""
+    """A dataflow's name or alias, however spaced or cased ("input_stationary", "Input stationary", "IS")."""
     if not isinstance(given, str):
         raise AnswerFormatError(f"type the dataflow's name in quotes, such as \"output-stationary\", not {given!r}")
-    try:
-        return dataflows.get(given).name == right
-    except ValueError:
-        return False
+    flow = dataflows.get(right)
+    return name_key(given) in {name_key(n) for n in (flow.name, *flow.aliases)}
 
 
 def _worked_square() -> str:
-    run = _square_run()
-    return (f"The tile shifts in first: {MXU} cycles, one row of weights per cycle. Then the 3n − 2 of section 4: "
-            f"the last activation row enters at compute cycle {MXU - 1}, the skew delays its last value by "
-            f"{MXU - 1} more and it crosses {MXU - 1} columns, so {3 * MXU - 2} compute cycles. One fold has nothing "
-            f"to hide its load behind: {MXU} + {3 * MXU - 2} = {_square_cycles()} cycles, double-buffered or not.\n\n"
-            f"The stepped simulator: `tl.SystolicArray(128).matmul(A, W, keep_frames=False)` gives `run.cycles` = "
+    run, n = _square_run(), V6E_MXU
+    return (f"The tile shifts in first: {n} cycles, one row of weights per cycle. Then the 3n − 2 of section 4: "
+            f"the last activation row enters at compute cycle {n - 1}, the skew delays its last value by "
+            f"{n - 1} more and it crosses {n - 1} columns, so {3 * n - 2} compute cycles. One fold has nothing "
+            f"to hide its load behind: {n} + {3 * n - 2} = {_square_cycles()} cycles, double-buffered or not, "
+            f"as {MXU} + {3 * MXU - 2} = {_square_cycles(MXU)} for section 6's 128×128 MXU.\n\n"
+            f"The stepped simulator: `tl.SystolicArray({n}).matmul(A, W, keep_frames=False)` gives `run.cycles` = "
             f"{run.cycles} (`run.compute_cycles` = {run.compute_cycles}, `run.load_cycles` = {run.load_cycles}). "
-            f"Utilization {run.macs:,} / (16,384 · {run.cycles}) = {run.utilization:.1%}; a scalar machine would "
-            f"need {scalar_cycles(MXU, MXU, MXU):,} cycles, one per MAC.")
+            f"Utilization {run.macs:,} / ({n * n:,} · {run.cycles}) = {run.utilization:.1%}; a scalar machine would "
+            f"need {scalar_cycles(n, n, n):,} cycles, one per MAC.")
 
 
 def _worked_batch() -> str:
@@ -143,13 +145,15 @@ def _worked_flow() -> str:
 
 
 EXERCISES = (
-    Exercise(1, "cycles of one 128×128 fold, loading included", answer=_square_cycles, unit="cycles",
+    Exercise(1, "cycles of one 256×256 fold on a v6e's MXU, loading included", answer=_square_cycles, unit="cycles",
              hint="first the tile shifts in, one row per cycle (R cycles); then the fold computes for 3n − 2 cycles",
-             mistakes=(Mistake(lambda: 3 * MXU - 2, "that is the compute cycles alone; the tile must shift in first"),
-                       Mistake(lambda: scalar_cycles(MXU, MXU, MXU), "that is the number of MACs (n³), the cycles "
-                                                                     "of a scalar machine"),
-                       Mistake(lambda: MXU, "n cycles would need every PE busy in every cycle: the wave must fill "
-                                            "and drain the array, and the weights must shift in")),
+             mistakes=(Mistake(lambda: 3 * V6E_MXU - 2, "that is the compute cycles alone; the tile must shift in "
+                                                        "first"),
+                       Mistake(lambda: _square_cycles(MXU), "that is the 128×128 MXU's fold; a v6e's MXU is 256×256"),
+                       Mistake(lambda: scalar_cycles(V6E_MXU, V6E_MXU, V6E_MXU), "that is the number of MACs (n³), "
+                                                                                 "the cycles of a scalar machine"),
+                       Mistake(lambda: V6E_MXU, "n cycles would need every PE busy in every cycle: the wave must fill "
+                                                "and drain the array, and the weights must shift in")),
              confirm=lambda: f"The stepped simulator took {_square_run().cycles} cycles: "
                              f"{_square_run().load_cycles} loading, {_square_run().compute_cycles} computing.",
              worked=_worked_square),

@@ -14,6 +14,7 @@ BATCH = 1024  # the lecture's global batch
 SLICES = ((1.0, 2.0, 3.0), (4.0,))  # exercise 3: replica 0 gets three samples, replica 1 one
 W, TARGET_W = 0.5, 2.0  # the all-reduce demo's model y = w x, learning w = 2 from w = 0.5
 STEP_MS, ROUND_TRIP_MS, STEPS_PER_EXECUTION = 0.2, 1.0, 100  # exercise 4 (made-up numbers)
+WEIGHT = 4.0  # exercise 5: a weight whose vanishing update no cell prints (section 8 prints 2⁻⁸, a weight of 1.0's)
 
 
 def _devices(chip: str = "TPU v4", board: int = BOARD) -> int:
@@ -47,10 +48,10 @@ def _busy_percent(steps: int = STEPS_PER_EXECUTION) -> float:
     return 100 * steps * STEP_MS / (steps * STEP_MS + ROUND_TRIP_MS)
 
 
-def _vanishing() -> float:
-    """The largest update to a bfloat16 weight of 1.0 that rounds away: half the gap to the next number up, a tie
-    that rounds to the even neighbour, 1.0 (the confirmation rounds it with the package)."""
-    return precision.format_info("bfloat16").eps / 2
+def _vanishing(weight: float = WEIGHT, fmt: str = "bfloat16") -> float:
+    """The largest update to a weight (a power of two) stored in ``fmt`` that rounds away: half the gap to the next
+    number up, a tie that rounds to the even neighbour, the weight itself (the confirmation rounds it)."""
+    return weight * precision.format_info(fmt).eps / 2
 
 
 def _worked_devices() -> str:
@@ -92,11 +93,14 @@ def _worked_busy() -> str:
 
 def _worked_vanishing() -> str:
     eps = precision.format_info("bfloat16").eps
-    return (f"bfloat16 keeps 7 mantissa bits, so above 1.0 its numbers are {eps} = 2⁻⁷ apart. An update smaller "
-            f"than half that gap, {_vanishing()} = 2⁻⁸, rounds back to 1.0; exactly 2⁻⁸ is a tie and goes to the "
-            f"even neighbour, 1.0 too: `tl.to_bfloat16(1 + 2**-8)` = {float(precision.to_bfloat16(1 + 2**-8))}, "
-            f"`tl.to_bfloat16(1 + 2**-8 + 2**-12)` = {float(precision.to_bfloat16(1 + 2**-8 + 2**-12))}. That is why "
-            "`mixed_bfloat16` keeps the variables in float32 and computes in bfloat16.")
+    w, half = WEIGHT, _vanishing()
+    return (f"bfloat16 keeps 7 mantissa bits, so between 1 and 2 its numbers are {eps} = 2⁻⁷ apart, and between "
+            f"{w:g} and {2 * w:g} {w:g} times that: {w * eps}. An update smaller than half that gap, {half}, rounds "
+            f"back to {w:g}; exactly {half} is a tie and goes to the even neighbour, {w:g} too: "
+            f"`tl.to_bfloat16({w:g} + {half})` = {float(precision.to_bfloat16(w + half))}, "
+            f"`tl.to_bfloat16({w:g} + {half} + 2**-10)` = "
+            f"{float(precision.to_bfloat16(w + half + 2**-10))}. The bigger the weight, the bigger the updates it "
+            "loses: that is why `mixed_bfloat16` keeps the variables in float32 and computes in bfloat16.")
 
 
 EXERCISES = (
@@ -129,14 +133,18 @@ EXERCISES = (
                                                          "round trip"),
                        Mistake(lambda: _busy_percent() / 100, "give it in per cent, not as a fraction")),
              worked=_worked_busy),
-    Exercise(5, "the largest update that vanishes in bfloat16", answer=_vanishing, unit="", rel_tol=0.01,
-             hint="bfloat16's numbers above 1.0 are 2⁻⁷ apart; an update rounds away when 1 + update is nearer to 1 "
-                  "(a tie goes to the even neighbour)",
-             mistakes=(Mistake(lambda: precision.format_info("bfloat16").eps,
-                               "2⁻⁷ is the gap itself: 1 + 2⁻⁷ is a bfloat16 number, so that update survives"),
-                       Mistake(lambda: precision.format_info("float32").eps / 2,
+    Exercise(5, f"the largest update to a weight of {WEIGHT:g} that vanishes in bfloat16", answer=_vanishing,
+             unit="", rel_tol=0.01,
+             hint=f"bfloat16's numbers between 1 and 2 are 2⁻⁷ apart, and between {WEIGHT:g} and {2 * WEIGHT:g} "
+                  f"{WEIGHT:g} times that; an update rounds away when the sum is nearer to {WEIGHT:g} (a tie goes to "
+                  "the even neighbour)",
+             mistakes=(Mistake(lambda: 2 * _vanishing(), "that is the gap itself: the weight plus the gap is a "
+                                                         "bfloat16 number, so that update survives"),
+                       Mistake(lambda: _vanishing(1.0), "that is for a weight of 1.0: the gaps grow with the "
+                                                        f"exponent, {WEIGHT:g} times wider here"),
+                       Mistake(lambda: _vanishing(fmt="float32"),
                                "that is float32's half gap; bfloat16 has 7 mantissa bits, not 23")),
-             confirm=lambda: f"`tl.to_bfloat16(1 + {_vanishing()})` gives "
-                             f"{float(precision.to_bfloat16(1 + _vanishing()))}.",
+             confirm=lambda: f"`tl.to_bfloat16({WEIGHT:g} + {_vanishing()})` gives "
+                             f"{float(precision.to_bfloat16(WEIGHT + _vanishing()))}.",
              worked=_worked_vanishing),
 )

@@ -14,6 +14,9 @@ from tpu_lecture.sim.machines import matrix_cycles
 
 FOLD = (5, 8, 8)  # exercise 2: a 5×8 activation matrix times 8×8 weights on an 8×8 array
 LAYER = (1024, 3072, 2048)  # the MLP's first layer at batch 1024 (section 8)
+ADVANCED_NRE = 3e8  # exercise 5: an NRE at the scale of a design at an advanced node (hundreds of millions of dollars:
+# IBS's estimates, reported by SemiEngineering, "What Will That Chip Cost?")
+DOUBLING = ("ResNet-152", "GPT-3 175B")  # exercise 6: two landmarks whose doubling time no cell prints
 
 
 def _fold_run():
@@ -80,8 +83,12 @@ def _worked_clock() -> str:
             f"the clock is {v4.peak_flops / 1e12:.0f}e12 / (2 · {v4.macs_per_cycle:,}) = {_v4_clock_ghz():.3f} GHz.")
 
 
+def _advanced_case() -> AsicCase:
+    return AsicCase().with_(nre=ADVANCED_NRE)
+
+
 def _worked_asic() -> str:
-    case = AsicCase()
+    case = _advanced_case()
     one_asic = case.per_chip(case.asic_price, case.asic_watts)
     return (f"With the notebook's figures, each general-purpose chip's worth of work costs "
             f"${case.general_per_unit:,.0f} on general-purpose chips (price plus {case.years:g} years of energy) "
@@ -89,16 +96,18 @@ def _worked_asic() -> str:
             f"does the work of {case.speedup:g}). The ASIC saves ${case.general_per_unit - case.asic_per_unit:,.0f} "
             f"per unit, so the ${case.nre:,.0f} NRE is paid back after {case.nre:,.0f} / "
             f"{case.general_per_unit - case.asic_per_unit:,.0f} = {case.break_even:,.0f} units "
-            "(`tl.economics.AsicCase().break_even`).")
+            f"(`tl.AsicCase().with_(nre={ADVANCED_NRE:.0e}).break_even`): "
+            f"{case.break_even / AsicCase().break_even:.0f} times the $1 million floor's, and why only a job of "
+            "Google's volume pays for a custom chip.")
 
 
 def _worked_doubling() -> str:
-    a, b = trends.landmark("AlexNet"), trends.landmark("GPT-3 175B")
+    a, b = (trends.landmark(name) for name in DOUBLING)
     factor = b.training_flops / a.training_flops
-    return (f"GPT-3 took {b.training_flops:.3g} FLOPs, AlexNet {a.training_flops:.2g}: {factor:.3g} times as much, "
-            f"or log2({factor:.3g}) = {math.log2(factor):.1f} doublings in {b.year - a.year} years, one every "
-            f"{12 * (b.year - a.year)} / {math.log2(factor):.1f} = {_months_per_doubling('AlexNet', 'GPT-3 175B'):.1f} "
-            "months. Moore's law doubles transistors about every 24 months.")
+    return (f"{b.name} took {b.training_flops:.3g} FLOPs, {a.name} {a.training_flops:.2g}: {factor:.3g} times as "
+            f"much, or log2({factor:.3g}) = {math.log2(factor):.1f} doublings in {b.year - a.year} years, one every "
+            f"{12 * (b.year - a.year)} / {math.log2(factor):.1f} = {_months_per_doubling(*DOUBLING):.1f} months. "
+            "Moore's law doubles transistors about every 24 months.")
 
 
 EXERCISES = (
@@ -131,17 +140,18 @@ EXERCISES = (
              mistakes=(Mistake(lambda: 2 * _v4_clock_ghz(), "a MAC is 2 FLOPs: divide by 2 × MACs per cycle"),
                        Mistake(lambda: 1e9 * _v4_clock_ghz(), "right, but in Hz: give the clock in GHz")),
              worked=_worked_clock),
-    Exercise(5, "when the custom chip pays off", answer=lambda: AsicCase().break_even, unit="chips' worth of work",
-             rel_tol=0.01,
+    Exercise(5, "when a $300 million chip pays off", answer=lambda: _advanced_case().break_even,
+             unit="chips' worth of work", rel_tol=0.01,
              hint="break-even = NRE / (cost per unit of work on general chips − cost per unit on ASICs), each "
                   "chip's cost being its price plus its energy over its life",
-             mistakes=(Mistake(lambda: AsicCase().nre / AsicCase().general_price,
+             mistakes=(Mistake(lambda: ADVANCED_NRE / AsicCase().general_price,
                                "the ASICs themselves and the energy cost money too: divide the NRE by what each "
                                "unit of work saves"),),
              worked=_worked_asic),
-    Exercise(6, "how fast training compute doubled", answer=lambda: _months_per_doubling("AlexNet", "GPT-3 175B"),
+    Exercise(6, "how fast training compute doubled, ResNet-152 to GPT-3",
+             answer=lambda: _months_per_doubling(*DOUBLING),
              unit="months", rel_tol=0.03,
-             hint="count the doublings, log2(GPT-3's FLOPs / AlexNet's), and divide the months between them by it",
+             hint="count the doublings, log2(GPT-3's FLOPs / ResNet-152's), and divide the months between them by it",
              mistakes=(Mistake(lambda: 24.0, "two years is Moore's law for transistors; training compute grew "
                                              "much faster"),),
              worked=_worked_doubling),
