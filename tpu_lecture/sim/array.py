@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tpu_lecture.checks import whole_number
-from tpu_lecture.sim import budget
+from tpu_lecture.sim import budget, counts
 from tpu_lecture.sim import dataflow as dataflows
 from tpu_lecture.sim import loading as loadings
+from tpu_lecture.sim.counts import Counts
 from tpu_lecture.sim.dataflow import Dataflow
 from tpu_lecture.sim.loading import Loading
 from tpu_lecture.sim.operands import prepare
@@ -52,6 +53,13 @@ def schedule(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws",
     sizes = {name: whole_number(name, value) for name, value in
              (("m", m), ("k", k), ("n", n), ("rows", rows), ("cols", cols))}
     return flow.schedule(**sizes, load=load)
+
+
+def expected_counts(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws",
+                    load: str | None = None) -> Counts:
+    """Every operand's buffer reads, PE-to-PE hops and accumulator reads/writes of a product, in O(1)
+    (the conventions and their references: :mod:`tpu_lecture.sim.counts`)."""
+    return counts.closed_form(schedule(m, k, n, rows, cols, dataflow, load))
 
 
 def expected_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws", load: str | None = None) -> int:
@@ -113,6 +121,7 @@ class SystolicRun(Utilization):
     cycles: int  # counted while stepping: from the first load (or value in) to the last result out
     compute_cycles: int  # counted while stepping: cycles with some fold in flight
     keep_frames: bool
+    counts: Counts | None = None  # counted while stepping: every operand's buffer reads, hops and writes
     _tape: Tape | None = field(default=None)
 
     @property
@@ -251,9 +260,9 @@ class SystolicArray:
         plan = self.plan(m, k, n)
         budget.estimate(plan, acc_dtype, keep_frames).refuse()
         tape = Tape(plan, acc_dtype) if keep_frames else None
-        result, macs, cycles, compute = self.flow.run(A, W, plan, acc_dtype, tape)
+        result, macs, cycles, compute, *tally = self.flow.run(A, W, plan, acc_dtype, tape)
         return SystolicRun(self.rows, self.cols, self.flow, self.loading, (m, k, n), result, plan, macs, cycles,
-                           compute, keep_frames, tape)
+                           compute, keep_frames, tally[0].counts() if tally else None, tape)
 
 
 def lecture_example():

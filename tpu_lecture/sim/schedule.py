@@ -216,6 +216,13 @@ class Schedule:
         """How many folds add into each output: one per tile of K (partial sums of the same outputs)."""
         return math.ceil(self.k / {self.flow.held[0]: self.rows, self.flow.held[1]: self.cols}.get("k", self.k))
 
+    @property
+    def counts(self):
+        """Every operand's buffer reads, hops and accumulator reads/writes in closed form (see :mod:`.counts`)."""
+        from tpu_lecture.sim.counts import closed_form
+
+        return closed_form(self)
+
     def timeline(self) -> Iterator[FoldTiming]:
         """Each fold's timing in order, by the same rules as the closed forms (O(1) memory, one fold at a time)."""
         per_fold, previous = self.load_cycles_per_fold, None
