@@ -36,8 +36,10 @@ class _OutputTile:
         r, c, k = self.real_rows, self.real_cols, self.k
         # per fold cycle: activations entering column 0 / passed right inside the tile, weights entering row 0 /
         # passed down inside it (A's value s of row i is at PE(i, j) at s + i + j, W's likewise)
-        self.moves = [arrivals(k, range(r), range(1)), arrivals(k, range(r), range(1, c)),
-                      arrivals(k, range(c), range(1)), arrivals(k, range(c), range(1, r))]
+        parts = [arrivals(k, range(r), range(1)), arrivals(k, range(r), range(1, c)),
+                 arrivals(k, range(c), range(1)), arrivals(k, range(c), range(1, r))]
+        length = max(map(len, parts))
+        self.moves = list(zip(*(part + [0] * (length - len(part)) for part in parts)))
 
     def fold_of(self, index: int) -> np.ndarray:
         """Which fold each PE's sum belongs to: this one, where a sum is kept."""
@@ -69,14 +71,13 @@ class _OutputTile:
         self.acc += self.product
         if active is not None:
             self.acc_valid |= active
-        busy = self.busy(t)
-        self.macs += busy
-        tally.register_accesses += 2 * busy
-        reads_a, hops_a, reads_w, hops_w = (part[t] if t < len(part) else 0 for part in self.moves)
-        tally.activation_reads += reads_a
-        tally.activation_hops += hops_a
-        tally.weight_reads += reads_w
-        tally.weight_hops += hops_w
+        self.macs += self.busy(t)
+        if t < len(self.moves):
+            reads_a, hops_a, reads_w, hops_w = self.moves[t]
+            tally.activation_reads += reads_a
+            tally.activation_hops += hops_a
+            tally.weight_reads += reads_w
+            tally.weight_hops += hops_w
 
     def drain(self, tally: Tally) -> tuple[int, np.ndarray] | None:
         """The sums shift down one row; returns (row of the tile, its results) when a real row leaves."""
@@ -104,7 +105,7 @@ def run(A: np.ndarray, W: np.ndarray, plan: Schedule, dtype, tape=None) -> tuple
         block, fold_macs, fold_cycles = _fold(A, W, tile, plan.rows, plan.cols, dtype, tape, cycles, index, tally)
         result[tile.m, tile.n] += block
         macs, cycles = macs + fold_macs, cycles + fold_cycles
-    tally.macs = macs
+    tally.macs, tally.register_accesses = macs, 2 * macs
     return result, macs, cycles, cycles, tally
 
 

@@ -97,18 +97,6 @@ class _Fold:
         self.moves = _moves(self.T, rows, self.real_rows, self.real_cols)
         self.adds_into = work.tile.k.start > 0  # a later fold of K: its results add into partial sums already kept
 
-    def count(self, d: int, tally: Tally, names: tuple[str, str]) -> int:
-        """Count fold cycle d's moves: stream values read in at the left edge and passed right, sums passed down."""
-        busy = self.busy(d)
-        if d < len(self.moves):
-            reads, hops, sums = self.moves[d]
-            moving = names[1]
-            setattr(tally, f"{moving}_reads", getattr(tally, f"{moving}_reads") + reads)
-            setattr(tally, f"{moving}_hops", getattr(tally, f"{moving}_hops") + hops)
-            tally.psum_hops += sums
-        tally.register_accesses += 2 * busy
-        return busy
-
     def results(self) -> np.ndarray:
         """The fold's T×c results, read off the diagonals of what left the bottom row."""
         s, j = np.arange(self.T)[:, None], np.arange(self.real_cols)[None, :]
@@ -210,6 +198,7 @@ class StationaryRun:
         self.latched = True  # the control signal of the last fold started has reached every PE
         self.macs = self.compute_cycles = 0
         self.tally = Tally()
+        self.held_reads = self.held_hops = self.stream_reads = self.stream_hops = 0
 
     def run(self) -> tuple[np.ndarray, int, int, int, Tally]:
         """Step until every fold's last result has left; returns Y, the MACs, the cycles, the compute cycles and
@@ -219,7 +208,12 @@ class StationaryRun:
             self._decide(t)
             self._step(t)
             t += 1
-        self.tally.macs = self.macs
+        tally, (held, moving) = self.tally, self.names
+        tally.macs, tally.register_accesses = self.macs, 2 * self.macs
+        setattr(tally, f"{held}_reads", self.held_reads)
+        setattr(tally, f"{held}_hops", self.held_hops)
+        setattr(tally, f"{moving}_reads", self.stream_reads)
+        setattr(tally, f"{moving}_hops", self.stream_hops)
         return self.result, self.macs, t, self.compute_cycles, self.tally
 
     def _decide(self, t: int) -> None:
@@ -229,8 +223,7 @@ class StationaryRun:
             work = self.work(index, tile)
             feed = pad(work.held, (self.R, self.C))[::-1]
             feed_valid = pad(np.ones(work.held.shape, bool), (self.R, self.C))[::-1]
-            held = f"{self.names[0]}_reads"
-            setattr(self.tally, held, getattr(self.tally, held) + work.held.size)  # the tile leaves its buffer
+            self.held_reads += work.held.size  # the tile leaves its buffer
             self.loading, self.to_load = [work, feed, feed_valid, 0, feed_valid.sum(1).tolist(), 0], self.to_load - 1
             if self.tape is not None:
                 self.tape.start_fold(work.index, load_start=t, left=work.stream, left_lanes=work.stream.shape[1],
@@ -267,7 +260,12 @@ class StationaryRun:
         computing = bool(self.flight)
         self.compute_cycles += computing
         for fold in self.flight:
-            self.macs += fold.count(t - fold.start, self.tally, self.names)
+            d = t - fold.start
+            self.macs += fold.busy(d)
+            if d < len(fold.moves):  # stream values read in at the left edge and passed right, sums passed down
+                reads, hops, sums = fold.moves[d]
+                self.stream_reads, self.stream_hops = self.stream_reads + reads, self.stream_hops + hops
+                self.tally.psum_hops += sums
         if self.tape is not None:
             self._record(t, loading, computing)
         for fold in list(self.flight):
@@ -277,8 +275,7 @@ class StationaryRun:
         """One cycle of loading: the tile's next row enters the shadow registers from the top edge."""
         work, feed, feed_valid, u, row_counts, in_shadow = self.loading
         self.pes.shift_shadow(feed[u], feed_valid[u], work.index)
-        hops = f"{self.names[0]}_hops"  # the real values already in the shadow registers move one PE down
-        setattr(self.tally, hops, getattr(self.tally, hops) + in_shadow)
+        self.held_hops += in_shadow  # the real values already in the shadow registers moved one PE down
         self.loading[3], self.loading[5] = u + 1, in_shadow + row_counts[u]
         if u + 1 == self.R:
             self.loaded.append(work)
