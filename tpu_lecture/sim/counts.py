@@ -101,16 +101,17 @@ def _operand(operand: str) -> str:
 
 
 class Tally:
-    """The counters a stepping machine adds to as it moves values (plain ints: cheap per cycle)."""
+    """The counters a stepping machine adds to as it moves values (plain ints: cheap per cycle), and the cycles
+    it stalled or drained."""
 
-    __slots__ = tuple(f.name for f in fields(Counts))
+    __slots__ = (*(f.name for f in fields(Counts)), "stall_cycles", "drain_cycles")
 
     def __init__(self) -> None:
         for name in self.__slots__:
             setattr(self, name, 0)
 
     def counts(self) -> Counts:
-        return Counts(**{name: getattr(self, name) for name in self.__slots__})
+        return Counts(**{f.name: getattr(self, f.name) for f in fields(Counts)})
 
 
 def arrivals(length: int, lanes: range, depth: range) -> list[int]:

@@ -33,9 +33,9 @@ def vector_cycles(m: int, k: int, n: int, lanes: int) -> int:
 class MatrixCycles(Utilization):
     """Cycle count of an M×K×N product on an R×C systolic array, read from the dataflow's schedule.
 
-    The same words as a simulated run: ``compute_cycles`` (some fold in flight), ``load_cycles``
-    (the array only loads a tile), ``cycles`` = compute + load; ``utilization`` over all the cycles,
-    ``compute_utilization`` over the compute cycles only.
+    The same words as a simulated run: ``compute_cycles`` (a fold in flight and computing),
+    ``load_cycles`` (the array only loads a tile), ``stall_cycles`` and ``drain_cycles``, ``cycles`` =
+    their sum; ``utilization`` over all the cycles, ``compute_utilization`` over the compute cycles only.
     """
 
     m: int
@@ -48,6 +48,8 @@ class MatrixCycles(Utilization):
     load_cycles: int
     dataflow: str = "weight_stationary"
     loading: str | None = "double"
+    stall_cycles: int = 0
+    drain_cycles: int = 0
 
     @property
     def macs(self) -> int:
@@ -55,8 +57,8 @@ class MatrixCycles(Utilization):
 
     @property
     def cycles(self) -> int:
-        """Total cycles: compute + the loads not hidden."""
-        return self.compute_cycles + self.load_cycles
+        """Total cycles: compute + the loads not hidden + stalls + drains."""
+        return self.compute_cycles + self.load_cycles + self.stall_cycles + self.drain_cycles
 
     @property
     def macs_per_cycle(self) -> float:
@@ -84,7 +86,7 @@ def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = 
     """
     plan = schedule(m, k, n, rows, cols, dataflow, load)
     return MatrixCycles(m, k, n, rows, cols, plan.folds, plan.compute_cycles, plan.load_cycles, plan.dataflow,
-                        plan.loading.name if plan.loading else None)
+                        plan.loading.name if plan.loading else None, plan.stall_cycles, plan.drain_cycles)
 
 
 def compare_machines(

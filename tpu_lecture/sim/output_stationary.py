@@ -96,8 +96,8 @@ class _OutputTile:
 
 
 def run(A: np.ndarray, W: np.ndarray, plan: Schedule, dtype, tape=None) -> tuple[np.ndarray, int, int, int, Tally]:
-    """Step every fold in order, each from empty PEs; returns Y, the MACs, the cycles, the compute cycles and the
-    tally of every value moved."""
+    """Step every fold in order, each from empty PEs; returns Y, the MACs, the cycles, the compute cycles (the
+    drains left out) and the tally of every value moved and of the drain cycles."""
     result = np.zeros((plan.m, plan.n), dtype)
     macs = cycles = 0
     tally = Tally()
@@ -106,7 +106,7 @@ def run(A: np.ndarray, W: np.ndarray, plan: Schedule, dtype, tape=None) -> tuple
         result[tile.m, tile.n] += block
         macs, cycles = macs + fold_macs, cycles + fold_cycles
     tally.macs, tally.register_accesses = macs, 2 * macs
-    return result, macs, cycles, cycles, tally
+    return result, macs, cycles, cycles - tally.drain_cycles, tally
 
 
 def _fold(A, W, tile: Tile, rows, cols, dtype, tape, start, index, tally: Tally):
@@ -129,6 +129,7 @@ def _fold(A, W, tile: Tile, rows, cols, dtype, tape, start, index, tally: Tally)
             pes.accumulate(t, active, tally)
         else:
             leaving = pes.drain(tally)
+            tally.drain_cycles += 1
             if tape is not None:
                 tape.mark_drain(start + t)
         if tape is not None:

@@ -258,7 +258,11 @@ class StationaryRun:
         self.feeding = [fold for fold in self.feeding if t - fold.start < len(fold.entering)]
         pes.stream(self.feeding, t)
         computing = bool(self.flight)
-        self.compute_cycles += computing
+        waiting = bool(self.to_load or self.loading is not None or self.loaded)  # a fold still to start
+        stalled = (computing and waiting and self.plan.loading.overlaps
+                   and self.last.start + self.last.T <= t)  # its row 0 is free, but its tile is not in yet
+        self.compute_cycles += computing and not stalled
+        self.tally.stall_cycles += stalled
         for fold in self.flight:
             d = t - fold.start
             self.macs += fold.busy(d)
