@@ -105,7 +105,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     correct = bool(np.array_equal(run.result, np.matmul(A, W)))
     summary = {
         "cycles": run.cycles, "compute_cycles": run.compute_cycles, "load_cycles": run.load_cycles,
-        "stall_cycles": run.stall_cycles, "drain_cycles": run.drain_cycles, "macs": run.macs, "utilization": round(run.utilization, 6),
+        "stall_cycles": run.stall_cycles, "drain_cycles": run.drain_cycles, "macs": run.macs,
+        "utilization": round(run.utilization, 6),
         "compute_utilization": round(run.compute_utilization, 6), "folds": run.folds, "correct": correct,
         "dataflow": run.dataflow, "load": run.loading.name if run.loading else None, "array": f"{rows}x{cols}",
         "shape": f"{args.m}x{args.k} @ {args.k}x{args.n}",

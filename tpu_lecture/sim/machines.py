@@ -96,8 +96,8 @@ def compare_machines(
 
     ``macs_per_cycle`` is also the speedup over the scalar machine (which does 1). The matrix
     machine's ``cycles`` include its weight loads not hidden by double buffering
-    (``weight_load_cycles``; ``load="serial"`` loads each tile before its fold); its
-    ``compute_cycles`` leave them out.
+    (``weight_load_cycles``; ``load="serial"`` loads each tile before its fold) and its stalls (a fold
+    waiting for its tile); its ``compute_cycles`` leave both out.
 
     The defaults are teaching choices, not a real chip: 128×128 is the MXU of TPU v2–v5 (Cloud TPU
     system architecture docs), and 128 vector lanes make the vector machine one MXU row wide, so
@@ -107,9 +107,10 @@ def compare_machines(
     matrix = matrix_cycles(m, k, n, rows, cols, load=load)
     vector = vector_cycles(m, k, n, lanes)
     machines = [
-        ("scalar (CPU)", 1, base, base, 0),
-        (f"vector, {lanes} lanes (GPU)", lanes, vector, vector, 0),
-        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.cycles, matrix.compute_cycles, matrix.load_cycles),
+        ("scalar (CPU)", 1, base, base, 0, 0),
+        (f"vector, {lanes} lanes (GPU)", lanes, vector, vector, 0, 0),
+        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.cycles, matrix.compute_cycles, matrix.load_cycles,
+         matrix.stall_cycles),
     ]
     return [
         {
@@ -118,8 +119,9 @@ def compare_machines(
             "cycles": cycles,
             "compute_cycles": compute,
             "weight_load_cycles": load_cycles,
+            "stall_cycles": stall,
             "macs_per_cycle": base / cycles,
             "utilization": base / (peak * cycles),
         }
-        for name, peak, cycles, compute, load_cycles in machines
+        for name, peak, cycles, compute, load_cycles, stall in machines
     ]
