@@ -196,6 +196,7 @@ class DramTraffic:
     psum_reads: int
     psum_writes: int
     notes: tuple[str, ...]
+    spilled: bool = False  # the partial sums did not fit the accumulators: psum_* are 32-bit spills
 
     @property
     def values(self) -> int:
@@ -231,7 +232,7 @@ def dram_traffic(plan, counts: Counts, operand_bytes: int, accumulator_bytes: in
         notes.append(f"the partial sums live at once ({live:,} bytes) spill out of the accumulators "
                      f"({buffers.accumulator:,} bytes): every one goes to DRAM and back")
         reads, writes = counts.psum_reads, counts.psum_writes
-    return DramTraffic(activations, weights, reads, writes, tuple(notes))
+    return DramTraffic(activations, weights, reads, writes, tuple(notes), spilled=live > buffers.accumulator)
 
 
 def _live_outputs(plan) -> int:
