@@ -180,11 +180,37 @@ class Buffers:
     weight: int = 4 * 64 * 2**10
     accumulator: int = 4 * 2**20
 
+    @classmethod
+    def parse(cls, text: str) -> Buffers:
+        """Buffers from "ACTIVATION,WEIGHT,ACCUMULATOR" sizes such as "24MiB,256KiB,4MiB" (units B, KB, KiB, MB,
+        MiB, GB, GiB; a bare number is bytes)."""
+        parts = [part.strip() for part in str(text).split(",")]
+        if len(parts) != 3:
+            raise ValueError(f"buffer sizes {str(text)[:60]!r} should be three sizes, activation,weight,accumulator "
+                             "(e.g. 24MiB,256KiB,4MiB)")
+        return cls(*(_bytes(part) for part in parts))
+
     def __post_init__(self) -> None:
         for name in ("activation", "weight", "accumulator"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"the {name} buffer must be a whole number of bytes ≥ 0, got {value!r}")
+
+
+_UNITS = {"b": 1, "kb": 1000, "kib": 2**10, "mb": 1000**2, "mib": 2**20, "gb": 1000**3, "gib": 2**30}
+
+
+def _bytes(text: str) -> int:
+    number = text.rstrip("BbIiKkMmGg")
+    unit = text[len(number):].strip().lower() or "b"
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _UNITS or not math.isfinite(value) or value < 0 or value * _UNITS[unit] % 1:
+        raise ValueError(f"buffer size {text[:30]!r} is not a whole number of bytes ≥ 0 with a unit of "
+                         "B, KB, KiB, MB, MiB, GB or GiB (e.g. 256KiB)")
+    return int(value * _UNITS[unit])
 
 
 @dataclass(frozen=True)
