@@ -142,3 +142,22 @@ def test_dram_policy_fetches_a_tile_again_only_when_its_operand_does_not_fit():
     assert "spill" in spill.notes[-1]
     with pytest.raises(ValueError, match="weight buffer must be a whole number of bytes"):
         Buffers(weight=-1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(1, 500), k=st.integers(1, 500), n=st.integers(1, 500), rows=st.integers(1, 40),
+       cols=st.integers(1, 40))
+def test_the_buffer_totals_are_the_ones_scale_sims_dataflows_imply(m, k, n, rows, cols):
+    """Samajdar et al. 2018: each value read once per fold that uses it (README, 'What the simulator counts')."""
+    def up(a, b):
+        return -(-a // b)
+
+    M, K, N = m, k, n
+
+    ws, out, is_ = (expected_counts(m, k, n, rows, cols, flow) for flow in ("ws", "os", "is"))
+    assert (ws.weight_reads, ws.activation_reads, ws.psum_writes) == (k * n, m * k * up(n, cols), m * n * up(k, rows))
+    assert (out.activation_reads, out.weight_reads, out.psum_writes) == (
+        M * K * up(N, cols), K * N * up(M, rows), M * N)
+    assert (is_.activation_reads, is_.weight_reads, is_.psum_writes) == (
+        M * K, K * N * up(M, cols), M * N * up(K, rows))
+    assert ws.psum_reads == ws.psum_writes - m * n == is_.psum_reads and out.psum_reads == 0

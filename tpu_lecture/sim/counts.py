@@ -24,10 +24,12 @@ Conventions (the same for every dataflow and loading mode):
 These are the quantities SCALE-Sim reports (Samajdar et al., "SCALE-Sim: Systolic CNN Accelerator
 Simulator", arXiv:1811.02883, 2018; ISPASS 2020): SRAM reads of the input feature map (activations) and
 the filters (weights), SRAM writes of the output feature map, and DRAM traffic for given buffer sizes.
-For weight-stationary SCALE-Sim's SRAM totals are K·N filter reads, M·K·⌈N/C⌉ ifmap reads and
-M·N·⌈K/R⌉ ofmap writes, which are ours. Where this model differs: SCALE-Sim counts no PE-to-PE hops
-or partial-sum reads (it writes each fold's partial outputs and leaves the read-modify-write to the
-SRAM), and it prices nothing.
+Summed over the folds, the totals are the ones its dataflows imply (each value read once per fold that
+uses it): weight-stationary K·N weight reads, M·K·⌈N/C⌉ activation reads, M·N·⌈K/R⌉ output writes;
+output-stationary M·K·⌈N/C⌉, K·N·⌈M/R⌉ and M·N; input-stationary M·K, K·N·⌈M/C⌉ and M·N·⌈K/R⌉ (these
+are derived from the dataflows and tested against this simulator, not run against SCALE-Sim's code).
+Where this model differs: SCALE-Sim counts no PE-to-PE hops or partial-sum reads (it writes each
+fold's partial outputs and leaves the read-modify-write to the SRAM), and it prices nothing.
 
 DRAM policy (:func:`dram_traffic`): an input operand that fits its buffer whole is read from DRAM once
 per value; one that does not is fetched again for every fold that reads it (DRAM reads = buffer reads).
