@@ -147,6 +147,9 @@ def bench_mlp_layer() -> None:
     run = SystolicArray(128, 128).matmul(A, W, keep_frames=False)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert np.array_equal(run.result, A.astype(np.int64) @ W.astype(np.int64))
+    plan = schedule(m, k, n, 128, 128, "ws")
+    assert run.counts == plan.counts and run.stall_cycles == plan.stall_cycles
+    print(f"  counted while stepping = closed form: {run.counts}")
     serial = schedule(m, k, n, 128, 128, "ws", "serial")
     print(f"MLP layer {m}x{k} @ {k}x{n} on 128x128, double-buffered, keep_frames=False: {seconds:.1f} s "
           f"(CPU {cpu:.1f} s; {run.cycles:,} cycles, {run.folds} folds, utilization {run.utilization:.1%}; "
