@@ -89,6 +89,9 @@ def test_stepped_counts_equal_the_closed_forms_and_the_frames(dataflow, load, sh
     assert counted_from_frames(run) == closed
     assert SystolicArray(rows, cols, dataflow, load=load).matmul(A, W, keep_frames=False).counts == closed
     assert closed.macs == m * k * n
+    phases = [run.frame(t).phase for t in range(run.cycles)]
+    assert [phases.count(p) for p in ("compute", "load", "stall", "drain")] == [
+        run.compute_cycles, run.load_cycles, run.stall_cycles, run.drain_cycles]
 
 
 @settings(max_examples=60, deadline=None)

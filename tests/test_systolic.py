@@ -582,7 +582,9 @@ def test_fold_records_say_where_each_fold_loads_starts_and_drains():
     assert [fold.load_start for fold in ws.fold_records] == [0, 5]  # fold 2 loads once the signal passed every PE
     assert [fold.start for fold in ws.fold_records] == [2, 7]
     assert ws.fold_records[1].held.tolist() == [[7, 7], [0, 0]] and ws.fold_records[1].held_valid.sum() == 2
-    assert [frame.phase for frame in ws.frames] == ["load"] * 2 + ["compute"] * (ws.cycles - 2)
+    # fold 1's three rows enter at cycles 2-4; fold 2 waits for its tile (a stall) until cycle 7
+    assert [frame.phase for frame in ws.frames] == ["load"] * 2 + ["compute"] * 3 + ["stall"] * 2 + ["compute"] * (
+        ws.cycles - 7)
 
 
 def test_outputs_are_complete_after_every_fold_of_k_has_added_in():

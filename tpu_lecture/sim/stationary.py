@@ -271,7 +271,7 @@ class StationaryRun:
                 self.stream_reads, self.stream_hops = self.stream_reads + reads, self.stream_hops + hops
                 self.tally.psum_hops += sums
         if self.tape is not None:
-            self._record(t, loading, computing)
+            self._record(t, loading, computing, stalled)
         for fold in list(self.flight):
             self._collect(fold, t)
 
@@ -302,9 +302,10 @@ class StationaryRun:
             fold.work.add(self.result, fold.results())
             self.flight.remove(fold)
 
-    def _record(self, t: int, loading: bool, computing: bool) -> None:
+    def _record(self, t: int, loading: bool, computing: bool, stalled: bool) -> None:
         pes, (held, moving) = self.pes, self.names
         values = {held: pes.held, moving: pes.moving, "psum": pes.psum, "shadow": pes.shadow}
         valid = {held: pes.held_valid, moving: pes.moving_valid, "psum": pes.psum_valid, "shadow": pes.shadow_valid}
         self.tape.record(t, values, valid, pes.moving_valid & pes.held_valid, control=pes.control,
-                         held_fold=pes.held_fold, shadow_fold=pes.shadow_fold, loading=loading, computing=computing)
+                         held_fold=pes.held_fold, shadow_fold=pes.shadow_fold, loading=loading, computing=computing,
+                         stalled=stalled)
