@@ -106,7 +106,8 @@ def test_simulate_in_each_loading_mode(capsys, load):
                               "--json")
     summary = json.loads(out)
     assert status == 0 and summary["correct"] and summary["load"] == load and summary["folds"] == 3
-    assert summary["cycles"] == summary["compute_cycles"] + summary["load_cycles"]
+    assert summary["cycles"] == (summary["compute_cycles"] + summary["load_cycles"] + summary["stall_cycles"]
+                                 + summary["drain_cycles"])
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -142,8 +142,10 @@ def test_compare_machines_rows():
     assert [r["machine"].split(",")[0].split(" ")[0] for r in rows] == ["scalar", "vector", "matrix"]
     assert scalar["cycles"] == 256**3 and scalar["macs_per_cycle"] == 1
     assert vector["cycles"] == 256 * 256 * 2 and vector["utilization"] == 1
-    assert matrix["compute_cycles"] == 3 * (2 * 128 + 128 - 1) + 256 + 128 + 128 - 2  # a fold every 2R + C − 1 cycles
-    assert matrix["weight_load_cycles"] == 128 and matrix["cycles"] == matrix["compute_cycles"] + 128
+    # a fold every 2R + C − 1 cycles, of which the last 2R + C − 1 − M the next fold waits for its tile: a stall
+    assert matrix["compute_cycles"] == 3 * 256 + 256 + 128 + 128 - 2 and matrix["stall_cycles"] == 3 * (383 - 256)
+    assert matrix["weight_load_cycles"] == 128
+    assert matrix["cycles"] == matrix["compute_cycles"] + 128 + matrix["stall_cycles"] == 3 * 383 + 128 + 510
     serial = machines.compare_machines(256, 256, 256, lanes=128, rows=128, cols=128, load="serial")[2]
     assert serial["cycles"] == 4 * (128 + 256 + 128 + 128 - 2) and serial["weight_load_cycles"] == 4 * 128
     assert matrix["peak_macs_per_cycle"] == 128 * 128

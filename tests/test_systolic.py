@@ -82,8 +82,11 @@ def test_stepped_counts_equal_the_closed_forms_for_every_dataflow_and_mode(m, k,
     plan = schedule(m, k, n, rows, cols, dataflow, load)
     np.testing.assert_array_equal(run.result, A @ W)
     assert run.cycles == plan.cycles == expected_cycles(m, k, n, rows, cols, dataflow, load)
-    assert (run.compute_cycles, run.load_cycles) == (plan.compute_cycles, plan.load_cycles)
-    assert run.cycles == run.compute_cycles + run.load_cycles
+    split = ("compute_cycles", "load_cycles", "stall_cycles", "drain_cycles")
+    assert [getattr(run, name) for name in split] == [getattr(plan, name) for name in split]
+    assert run.cycles == run.compute_cycles + run.load_cycles + run.stall_cycles + run.drain_cycles
+    assert run.drain_cycles == (rows * run.folds if dataflow == "output_stationary" else 0)
+    assert run.stall_cycles == 0 or load == "double"
     assert run.macs == m * k * n
     assert run.utilization == pytest.approx(m * k * n / (rows * cols * run.cycles))
     assert run.compute_utilization == pytest.approx(m * k * n / (rows * cols * run.compute_cycles))
@@ -106,7 +109,8 @@ def test_utilization_means_the_same_for_every_dataflow():
     runs = {flow: SystolicArray(n, n, flow).matmul(A, A, keep_frames=False) for flow in ("ws", "os", "is")}
     assert {run.cycles for run in runs.values()} == {4 * n - 2}
     assert len({run.utilization for run in runs.values()}) == 1
-    assert runs["os"].load_cycles == 0 and runs["os"].compute_cycles == 4 * n - 2  # its drain is compute
+    assert runs["os"].load_cycles == 0 and runs["os"].compute_cycles == 3 * n - 2  # its drain is counted apart
+    assert runs["os"].drain_cycles == n and runs["os"].compute_utilization == runs["ws"].compute_utilization
     assert runs["ws"].load_cycles == runs["is"].load_cycles == n  # both fill their held tile: n cycles
     assert runs["ws"].compute_utilization == pytest.approx(n**3 / (n * n * (3 * n - 2)))
     plans = {flow: schedule(128, 128, 128, 128, 128, flow) for flow in ("ws", "os", "is")}
@@ -124,6 +128,15 @@ def test_folds_and_load_cycles_of_an_mxu_sized_product():
     assert double.cycles < serial.cycles
     np.testing.assert_array_equal(serial.result, np.full((256, 200), 300))
     np.testing.assert_array_equal(double.result, serial.result)
+
+
+def test_a_fold_waiting_for_its_tile_is_a_stall_not_compute():
+    """20×16 @ 16×16 on 8×8, double-buffered: each of 3 folds waits 2R + C − 1 − M = 3 cycles for the next tile."""
+    run = SystolicArray(8, 8).matmul(np.ones((20, 16), int), np.ones((16, 16), int), keep_frames=False)
+    assert (run.cycles, run.compute_cycles, run.load_cycles, run.stall_cycles) == (111, 94, 8, 9)
+    assert run.compute_utilization == pytest.approx(20 * 16 * 16 / (64 * 94))
+    assert "+ 9 stall" in run.summary() and "+ 9 stall" in repr(run.schedule)
+    assert SystolicArray(8, 8, load="serial").matmul(np.ones((20, 16), int), np.ones((16, 16), int)).stall_cycles == 0
 
 
 def test_double_buffering_hides_the_loads_once_a_fold_streams_long_enough():
@@ -443,21 +456,27 @@ def in_flight_by_hand(m, k, n, R, C, dataflow):
 
 
 def timeline_by_hand(m, k, n, R, C, dataflow, load):
-    """(total, compute) cycles by walking the folds one by one with the loading rules, independently of sim/."""
+    """(total, compute, load per fold, stall, drain) cycles by walking the folds one by one with the loading rules,
+    independently of sim/: a stall is a cycle, double-buffered, after a fold's T values have entered and while it
+    is still in flight, before the next fold's first value enters; output-stationary drains R cycles a fold."""
     T = {"weight_stationary": m, "input_stationary": n, "output_stationary": k}[dataflow]
     held = {"weight_stationary": (k, n), "input_stationary": (k, m), "output_stationary": (m, n)}
     rows_cut, cols_cut = held[dataflow]
     folds = [(r, c) for r in [min(R, rows_cut - a) for a in range(0, rows_cut, R)]
              for c in [min(C, cols_cut - b) for b in range(0, cols_cut, C)]]
     start, end, busy, load_cycles = (R if load else 0), 0, 0, (R if load else 0)
+    stall, drain = 0, (R * len(folds) if dataflow == "output_stationary" else 0)
     for index, (r, c) in enumerate(folds):
         in_flight = T + R + c - 2 if dataflow != "output_stationary" else T + r + c - 2 + R
         busy += in_flight - max(0, end - start)  # the part that does not overlap the fold before
         end = max(end, start + in_flight)
         if index < len(folds) - 1:  # when the next fold's first value enters
             wave = R + C - 1  # the control signal has passed every PE
-            start += {None: in_flight, "serial": R + max(in_flight, wave), "double": max(T, wave + R)}[load]
-    return end, busy, load_cycles
+            following = start + {None: in_flight, "serial": R + max(in_flight, wave), "double": max(T, wave + R)}[load]
+            if load == "double":
+                stall += max(0, min(following, start + in_flight) - (start + T))
+            start = following
+    return end, busy - stall - drain, load_cycles, stall, drain
 
 
 @settings(max_examples=300, deadline=None)
@@ -466,13 +485,13 @@ def timeline_by_hand(m, k, n, R, C, dataflow, load):
 def test_the_closed_forms_equal_the_folds_walked_one_by_one(m, k, n, rows, cols, mode):
     dataflow, load = mode
     plan = schedule(m, k, n, rows, cols, dataflow, load)
-    total, compute, per_fold = timeline_by_hand(m, k, n, rows, cols, dataflow, load)
-    assert (plan.cycles, plan.compute_cycles) == (total, compute)
+    total, compute, per_fold, stall, drain = timeline_by_hand(m, k, n, rows, cols, dataflow, load)
+    assert (plan.cycles, plan.compute_cycles, plan.stall_cycles, plan.drain_cycles) == (total, compute, stall, drain)
     assert plan.load_cycles_per_fold == per_fold
     assert plan.folds == len(plan.tiles) == math.prod(
         math.ceil(size / step) for size, step in zip(dataflows.get(dataflow).held_shape(m, k, n), (rows, cols)))
     if load != "double":
-        assert plan.compute_cycles == in_flight_by_hand(m, k, n, rows, cols, dataflow)
+        assert plan.in_flight_cycles == in_flight_by_hand(m, k, n, rows, cols, dataflow)
     timeline = list(plan.timeline())
     assert [fold.start for fold in timeline] == list(plan.fold_starts) and timeline[-1].end == plan.cycles
 
@@ -563,7 +582,9 @@ def test_fold_records_say_where_each_fold_loads_starts_and_drains():
     assert [fold.load_start for fold in ws.fold_records] == [0, 5]  # fold 2 loads once the signal passed every PE
     assert [fold.start for fold in ws.fold_records] == [2, 7]
     assert ws.fold_records[1].held.tolist() == [[7, 7], [0, 0]] and ws.fold_records[1].held_valid.sum() == 2
-    assert [frame.phase for frame in ws.frames] == ["load"] * 2 + ["compute"] * (ws.cycles - 2)
+    # fold 1's three rows enter at cycles 2-4; fold 2 waits for its tile (a stall) until cycle 7
+    assert [frame.phase for frame in ws.frames] == ["load"] * 2 + ["compute"] * 3 + ["stall"] * 2 + ["compute"] * (
+        ws.cycles - 7)
 
 
 def test_outputs_are_complete_after_every_fold_of_k_has_added_in():

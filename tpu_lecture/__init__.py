@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "SystolicRun": "sim.array",
     "schedule": "sim.array",
     "expected_cycles": "sim.array",
+    "expected_counts": "sim.array",
     "lecture_example": "sim.array",
     "assert_pe_rules": "sim.rules",
     "Dataflow": "sim.dataflow",
@@ -108,8 +109,7 @@ _LAZY: dict[str, str] = {
 
 _SUBMODULES = {
     "accuracy", "checks", "sim", "viz", "runtime", "bench", "macs", "roofline", "precision", "hardware", "models",
-    "data",
-    "lecture", "trends", "economics", "exercises",
+    "data", "lecture", "trends", "economics", "exercises", "energy",
 }
 
 __all__ = ["__version__", "GITHUB_REPO", "colab_url", *sorted(_LAZY), *sorted(_SUBMODULES)]

@@ -100,20 +100,37 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         return 0
     size.refuse(max_seconds=None if args.force else SIMULATE_BUDGET_S,
                 fix="simulate a smaller product, print its cycles at once with --estimate, or pass --force")
+    from tpu_lecture import energy
+    from tpu_lecture.sim.counts import Buffers, dram_traffic
+
+    buffers = Buffers.parse(args.buffers) if args.buffers else Buffers()
     A, W = _random_operands(args)
     run = array.matmul(A, W, keep_frames=False)
     correct = bool(np.array_equal(run.result, np.matmul(A, W)))
+    dram = dram_traffic(run.schedule, run.counts, energy.OPERAND_BYTES[args.format], energy.ACCUMULATOR_BYTES, buffers)
+    split = energy.price(run.counts, dram, args.format, label=run.flow.label)
     summary = {
         "cycles": run.cycles, "compute_cycles": run.compute_cycles, "load_cycles": run.load_cycles,
-        "macs": run.macs, "utilization": round(run.utilization, 6),
+        "stall_cycles": run.stall_cycles, "drain_cycles": run.drain_cycles, "macs": run.macs,
+        "utilization": round(run.utilization, 6),
         "compute_utilization": round(run.compute_utilization, 6), "folds": run.folds, "correct": correct,
         "dataflow": run.dataflow, "load": run.loading.name if run.loading else None, "array": f"{rows}x{cols}",
         "shape": f"{args.m}x{args.k} @ {args.k}x{args.n}",
+        "counts": run.counts.as_dict(),
+        "dram": {"activation_reads": dram.activation_reads, "weight_reads": dram.weight_reads,
+                 "psum_reads": dram.psum_reads, "psum_writes": dram.psum_writes, "policy": list(dram.notes)},
+        "buffers_bytes": {"activation": buffers.activation, "weight": buffers.weight,
+                          "accumulator": buffers.accumulator},
+        "energy": {"format": args.format, "model": split.model, "pj": {k: round(v, 3) for k, v in split.pj.items()},
+                   "total_pj": round(split.total_pj, 3), "pj_per_mac": round(split.per_mac_pj, 4)},
     }
     if args.json:
         print(json.dumps(summary))
     else:
         print(run.summary())
+        print(f"moves:       {run.counts}")
+        print(f"energy:      {split.per_mac_pj:.2f} pJ per MAC ({args.format}, {split.model}): "
+              + ", ".join(f"{level} {split.share(level):.0%}" for level in energy.LEVELS if split.pj[level]))
         print(f"matches numpy.matmul: {'yes' if correct else 'NO'}")
     return 0 if correct else 1
 
@@ -207,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print the run's cycles, time and memory from the closed forms, without stepping it")
     sim.add_argument("--force", action="store_true",
                      help=f"run even if stepping is estimated to take more than {SIMULATE_BUDGET_S:.0f} s")
+    sim.add_argument("--format", choices=("int8", "bfloat16", "float16", "float32"), default="int8",
+                     help="number format the energy is priced in (default int8, as TPU v1)")
+    sim.add_argument("--buffers", metavar="ACT,WEIGHT,ACC", default=None,
+                     help="on-chip buffer sizes for the DRAM traffic, e.g. 24MiB,256KiB,4MiB (default: TPU v1's)")
     sim.set_defaults(func=_cmd_simulate)
 
     anim = sub.add_parser("animate", help="save the systolic array's animation as GIF, MP4 or HTML")

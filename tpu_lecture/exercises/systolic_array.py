@@ -8,10 +8,10 @@ from functools import cache
 
 import numpy as np
 
-from tpu_lecture import hardware
+from tpu_lecture import energy, hardware
 from tpu_lecture.exercises.checker import AnswerFormatError, Exercise, Mistake, name_key
 from tpu_lecture.sim import dataflow as dataflows
-from tpu_lecture.sim.array import SystolicArray, SystolicRun, schedule
+from tpu_lecture.sim.array import SystolicArray, SystolicRun, expected_counts, schedule
 from tpu_lecture.sim.machines import matrix_cycles, scalar_cycles
 
 MXU = 128  # one MXU of TPU v2 … v5 is a 128×128 array (Cloud TPU system architecture docs)
@@ -21,6 +21,7 @@ TILED = (256, 384, 640)  # exercises 3 and 4: A (256×384) @ W (384×640) on the
 SMALL = (6, 3, 8)  # exercise 5: 6 activation rows, a 3×3 weight matrix, an 8×8 array
 INFERENCE = (1, 4096, 4096)  # exercise 6: one activation row through a 4096×4096 layer
 FLOWS = ("weight_stationary", "output_stationary", "input_stationary")
+LAYER = (3072, 2048)  # exercises 9 and 10: the lecture's largest MLP layer, K → N (tpu_lecture.models)
 
 
 def _ints(shape: tuple[int, int], seed: int) -> np.ndarray:
@@ -144,6 +145,45 @@ def _worked_flow() -> str:
             "4,096 weight columns past it, so each fold does 4,096 cycles of work for one fill and one drain.")
 
 
+def _fold_weight_reads() -> int:
+    """Exercise 9: the weights one output-stationary fold (128 rows of A × 128 columns of W) reads from its buffer."""
+    return expected_counts(MXU, LAYER[0], MXU, MXU, MXU, "os").weight_reads
+
+
+def _energy_at_batch_one() -> dict[str, energy.EnergySplit]:
+    return {split.label.replace("-", "_"): split for split in energy.compare(1, *LAYER, MXU, MXU)[:3]}
+
+
+def _least_energy() -> str:
+    splits = _energy_at_batch_one()
+    return min(splits, key=lambda flow: splits[flow].per_mac_pj)
+
+
+def _worked_fold_reads() -> str:
+    k, n = LAYER
+    whole = {flow: schedule(1024, k, n, MXU, MXU, flow).counts.weight_reads for flow in ("os", "ws")}
+    return (f"Output-stationary keeps a 128×128 block of outputs in the PEs and streams both operands past it: each "
+            f"of the 128 columns takes all K = {k:,} of its weights from the top, one per cycle, so the fold reads "
+            f"{k:,} · 128 = {_fold_weight_reads():,} weights (`tl.expected_counts(128, {k}, 128, 128, 128, \"os\")"
+            f".weight_reads`), each used by the 128 rows of outputs it passes. For the whole layer at batch 1024 "
+            f"there are 8 blocks of rows, and each reads every weight again: {whole['os']:,} weight reads, against "
+            f"weight-stationary's {whole['ws']:,} (each weight once, used by all 1024 rows). That is why the TPU "
+            "holds its weights and streams the batch.")
+
+
+def _worked_energy() -> str:
+    splits = _energy_at_batch_one()
+    listed = ", ".join(f"{flow.replace('_', '-')} {split.per_mac_pj:.0f} pJ" for flow, split in splits.items())
+    best = splits[_least_energy()]
+    ws = schedule(1, *LAYER, MXU, MXU, "ws").counts
+    return (f"`tl.energy.compare(1, {LAYER[0]}, {LAYER[1]})`, per MAC: {listed}. At batch 1 every weight does one "
+            f"MAC, whatever the dataflow, so no dataflow can reuse a weight: DRAM takes {best.share('DRAM'):.0%} of "
+            f"the winner's energy, one DRAM read per weight. What is left decides: weight-stationary also shifts each "
+            f"weight down to its row before its one use ({ws.weight_hops / ws.weight_reads:.1f} hops per weight on "
+            "average) and moves every 32-bit partial sum down the array; input-stationary moves the partial sums "
+            "too; output-stationary keeps its sums in place and moves only the one activation row across.")
+
+
 EXERCISES = (
     Exercise(1, "cycles of one 256×256 fold on a v6e's MXU, loading included", answer=_square_cycles, unit="cycles",
              hint="first the tile shifts in, one row per cycle (R cycles); then the fold computes for 3n − 2 cycles",
@@ -197,4 +237,18 @@ EXERCISES = (
                        Mistake(lambda: "output_stationary", "close, but its folds stream K = 4,096 values and then "
                                                             "shift their outputs out")),
              worked=_worked_flow),
+    Exercise(9, "weight reads of an output-stationary fold", answer=_fold_weight_reads, unit="weights",
+             hint="output-stationary holds a 128×128 block of outputs; every output column needs all K of its "
+                  "weights, streamed in from the top",
+             mistakes=(Mistake(lambda: MXU * MXU, "that is a weight-stationary tile, read once; output-stationary "
+                                                  "streams the weights instead of holding them"),
+                       Mistake(lambda: LAYER[0] * LAYER[1], "that is the whole weight matrix; one fold covers 128 "
+                                                            "of its columns")),
+             worked=_worked_fold_reads),
+    Exercise(10, "the dataflow that spends the least energy at batch 1", answer=_least_energy, same=_same_dataflow,
+             hint="at batch 1 each weight does one MAC in every dataflow; compare what else moves: the weights "
+                  "into place, the partial sums down the array",
+             mistakes=(Mistake(lambda: "weight_stationary", "it holds weights, but at batch 1 each is used once: "
+                                                            "it pays to shift every weight into place for one MAC"),),
+             worked=_worked_energy),
 )

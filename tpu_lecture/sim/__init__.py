@@ -7,5 +7,5 @@ from tpu_lecture import lazy_modules
 
 __getattr__ = lazy_modules(__name__, {
     "array", "dataflow", "loading", "schedule", "stationary", "output_stationary", "operands", "tape", "rules",
-    "budget", "machines",
+    "budget", "machines", "counts",
 })

@@ -12,10 +12,12 @@ prints; :mod:`tpu_lecture.viz` reads the run's frames. Each dataflow (what stays
 fold-cycle formula and per-cycle rules) is a :class:`~tpu_lecture.sim.dataflow.Dataflow`; the loading
 modes live in :mod:`tpu_lecture.sim.loading`, the recorded state in :mod:`tpu_lecture.sim.tape`.
 
-Cycles, the same words for every dataflow: ``compute_cycles`` (some fold in flight: its first value
-in to its last result out, the lecture's 3n − 2 for one n×n fold), ``load_cycles`` (the array only
-loads a tile: the loads not hidden by overlap) and ``cycles`` = compute + load, the run's length.
-``utilization`` = useful MACs / (R·C·cycles); ``compute_utilization`` leaves the load cycles out.
+Cycles, the same words for every dataflow: ``compute_cycles`` (a fold in flight and computing: the
+lecture's 3n − 2 for one n×n fold), ``load_cycles`` (the array only loads a tile: the loads not hidden
+by overlap), ``stall_cycles`` (double-buffered: a fold waiting for its tile while the one before drains
+its last sums) and ``drain_cycles`` (output-stationary: R cycles per fold shifting the sums out);
+``cycles`` = compute + load + stall + drain, the run's length. ``utilization`` = useful MACs /
+(R·C·cycles); ``compute_utilization`` counts the compute cycles alone, for every dataflow.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tpu_lecture.checks import whole_number
-from tpu_lecture.sim import budget
+from tpu_lecture.sim import budget, counts
 from tpu_lecture.sim import dataflow as dataflows
 from tpu_lecture.sim import loading as loadings
+from tpu_lecture.sim.counts import Counts
 from tpu_lecture.sim.dataflow import Dataflow
 from tpu_lecture.sim.loading import Loading
 from tpu_lecture.sim.operands import prepare
@@ -52,6 +55,13 @@ def schedule(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws",
     sizes = {name: whole_number(name, value) for name, value in
              (("m", m), ("k", k), ("n", n), ("rows", rows), ("cols", cols))}
     return flow.schedule(**sizes, load=load)
+
+
+def expected_counts(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws",
+                    load: str | None = None) -> Counts:
+    """Every operand's buffer reads, PE-to-PE hops and accumulator reads/writes of a product, in O(1)
+    (the conventions and their references: :mod:`tpu_lecture.sim.counts`)."""
+    return counts.closed_form(schedule(m, k, n, rows, cols, dataflow, load))
 
 
 def expected_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = "ws", load: str | None = None) -> int:
@@ -111,8 +121,11 @@ class SystolicRun(Utilization):
     schedule: Schedule
     macs: int
     cycles: int  # counted while stepping: from the first load (or value in) to the last result out
-    compute_cycles: int  # counted while stepping: cycles with some fold in flight
+    compute_cycles: int  # counted while stepping: some fold in flight, not stalled, not draining
     keep_frames: bool
+    counts: Counts | None = None  # counted while stepping: every operand's buffer reads, hops and writes
+    stall_cycles: int = 0  # counted while stepping: a fold waiting for its tile (double-buffered)
+    drain_cycles: int = 0  # counted while stepping: output-stationary's sums shifting out
     _tape: Tape | None = field(default=None)
 
     @property
@@ -144,7 +157,7 @@ class SystolicRun(Utilization):
     @property
     def load_cycles(self) -> int:
         """Cycles in which the array only loaded a tile (the loads not hidden by overlap)."""
-        return self.cycles - self.compute_cycles
+        return self.cycles - self.compute_cycles - self.stall_cycles - self.drain_cycles
 
     @property
     def flows(self) -> dict[str, str]:
@@ -185,13 +198,17 @@ class SystolicRun(Utilization):
         return "\n".join([
             f"{self.flow.label} {self.rows}x{self.cols} array{mode}, A {m}x{k} @ W {k}x{n}",
             f"cycles:      {self.cycles:,} = {self.compute_cycles:,} compute + {self.load_cycles:,} load "
-            f"(not hidden)",
+            f"(not hidden){self._stall_and_drain()}",
             f"folds:       {folds}, a full one in flight for {self.cycles_per_fold:,} cycles; "
             f"{self.schedule.load_cycles_per_fold:,} cycles to load a tile",
             f"MACs:        {self.macs:,} (= M·K·N = {m * k * n:,})",
             f"utilization: {self.utilization:.1%} of {self.rows * self.cols:,} PEs x {self.cycles:,} cycles "
             f"({self.compute_utilization:.1%} of the compute cycles)",
         ])
+
+    def _stall_and_drain(self) -> str:
+        return "".join(f" + {value:,} {name}" for name, value in
+                       (("stall", self.stall_cycles), ("drain", self.drain_cycles)) if value)
 
     def __repr__(self) -> str:
         m, k, n = self.shape
@@ -251,9 +268,10 @@ class SystolicArray:
         plan = self.plan(m, k, n)
         budget.estimate(plan, acc_dtype, keep_frames).refuse()
         tape = Tape(plan, acc_dtype) if keep_frames else None
-        result, macs, cycles, compute = self.flow.run(A, W, plan, acc_dtype, tape)
+        result, macs, cycles, compute, *tally = self.flow.run(A, W, plan, acc_dtype, tape)
+        split = (tally[0].counts(), tally[0].stall_cycles, tally[0].drain_cycles) if tally else (None, 0, 0)
         return SystolicRun(self.rows, self.cols, self.flow, self.loading, (m, k, n), result, plan, macs, cycles,
-                           compute, keep_frames, tape)
+                           compute, keep_frames, *split, _tape=tape)
 
 
 def lecture_example():

@@ -86,7 +86,8 @@ class Dataflow:
         return Schedule(self, m, k, n, rows, cols, loading.get(load, self))
 
     def run(self, A: np.ndarray, W: np.ndarray, plan: Schedule, dtype, tape=None):
-        """Step every fold of ``plan``: returns Y = A @ W, the useful MACs, the cycles and the compute cycles."""
+        """Step every fold of ``plan``: returns Y = A @ W, the useful MACs, the cycles, the compute cycles and the
+        :class:`~tpu_lecture.sim.counts.Tally` of the values moved (a runner may leave the tally out)."""
         return self.runner(A, W, plan, dtype, tape)
 
     def __repr__(self) -> str:

@@ -33,9 +33,9 @@ def vector_cycles(m: int, k: int, n: int, lanes: int) -> int:
 class MatrixCycles(Utilization):
     """Cycle count of an M×K×N product on an R×C systolic array, read from the dataflow's schedule.
 
-    The same words as a simulated run: ``compute_cycles`` (some fold in flight), ``load_cycles``
-    (the array only loads a tile), ``cycles`` = compute + load; ``utilization`` over all the cycles,
-    ``compute_utilization`` over the compute cycles only.
+    The same words as a simulated run: ``compute_cycles`` (a fold in flight and computing),
+    ``load_cycles`` (the array only loads a tile), ``stall_cycles`` and ``drain_cycles``, ``cycles`` =
+    their sum; ``utilization`` over all the cycles, ``compute_utilization`` over the compute cycles only.
     """
 
     m: int
@@ -48,6 +48,8 @@ class MatrixCycles(Utilization):
     load_cycles: int
     dataflow: str = "weight_stationary"
     loading: str | None = "double"
+    stall_cycles: int = 0
+    drain_cycles: int = 0
 
     @property
     def macs(self) -> int:
@@ -55,8 +57,8 @@ class MatrixCycles(Utilization):
 
     @property
     def cycles(self) -> int:
-        """Total cycles: compute + the loads not hidden."""
-        return self.compute_cycles + self.load_cycles
+        """Total cycles: compute + the loads not hidden + stalls + drains."""
+        return self.compute_cycles + self.load_cycles + self.stall_cycles + self.drain_cycles
 
     @property
     def macs_per_cycle(self) -> float:
@@ -84,7 +86,7 @@ def matrix_cycles(m: int, k: int, n: int, rows: int, cols: int, dataflow: str = 
     """
     plan = schedule(m, k, n, rows, cols, dataflow, load)
     return MatrixCycles(m, k, n, rows, cols, plan.folds, plan.compute_cycles, plan.load_cycles, plan.dataflow,
-                        plan.loading.name if plan.loading else None)
+                        plan.loading.name if plan.loading else None, plan.stall_cycles, plan.drain_cycles)
 
 
 def compare_machines(
@@ -94,8 +96,8 @@ def compare_machines(
 
     ``macs_per_cycle`` is also the speedup over the scalar machine (which does 1). The matrix
     machine's ``cycles`` include its weight loads not hidden by double buffering
-    (``weight_load_cycles``; ``load="serial"`` loads each tile before its fold); its
-    ``compute_cycles`` leave them out.
+    (``weight_load_cycles``; ``load="serial"`` loads each tile before its fold) and its stalls (a fold
+    waiting for its tile); its ``compute_cycles`` leave both out.
 
     The defaults are teaching choices, not a real chip: 128×128 is the MXU of TPU v2–v5 (Cloud TPU
     system architecture docs), and 128 vector lanes make the vector machine one MXU row wide, so
@@ -105,9 +107,10 @@ def compare_machines(
     matrix = matrix_cycles(m, k, n, rows, cols, load=load)
     vector = vector_cycles(m, k, n, lanes)
     machines = [
-        ("scalar (CPU)", 1, base, base, 0),
-        (f"vector, {lanes} lanes (GPU)", lanes, vector, vector, 0),
-        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.cycles, matrix.compute_cycles, matrix.load_cycles),
+        ("scalar (CPU)", 1, base, base, 0, 0),
+        (f"vector, {lanes} lanes (GPU)", lanes, vector, vector, 0, 0),
+        (f"matrix, {rows}×{cols} (TPU MXU)", rows * cols, matrix.cycles, matrix.compute_cycles, matrix.load_cycles,
+         matrix.stall_cycles),
     ]
     return [
         {
@@ -116,8 +119,9 @@ def compare_machines(
             "cycles": cycles,
             "compute_cycles": compute,
             "weight_load_cycles": load_cycles,
+            "stall_cycles": stall,
             "macs_per_cycle": base / cycles,
             "utilization": base / (peak * cycles),
         }
-        for name, peak, cycles, compute, load_cycles in machines
+        for name, peak, cycles, compute, load_cycles, stall in machines
     ]

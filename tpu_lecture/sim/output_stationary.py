@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tpu_lecture.sim.counts import Tally, arrivals
 from tpu_lecture.sim.schedule import Schedule, Tile
 from tpu_lecture.sim.stationary import busy_pes_by_cycle, skewed
 
@@ -32,6 +33,13 @@ class _OutputTile:
         self.out = np.zeros((self.real_rows, self.real_cols), dtype)
         self.busy = busy_pes_by_cycle(self.k, rows, cols, self.real_rows, self.real_cols)
         self.track, self.macs, self.drained = track, 0, 0
+        r, c, k = self.real_rows, self.real_cols, self.k
+        # per fold cycle: activations entering column 0 / passed right inside the tile, weights entering row 0 /
+        # passed down inside it (A's value s of row i is at PE(i, j) at s + i + j, W's likewise)
+        parts = [arrivals(k, range(r), range(1)), arrivals(k, range(r), range(1, c)),
+                 arrivals(k, range(c), range(1)), arrivals(k, range(c), range(1, r))]
+        length = max(map(len, parts))
+        self.moves = list(zip(*(part + [0] * (length - len(part)) for part in parts)))
 
     def fold_of(self, index: int) -> np.ndarray:
         """Which fold each PE's sum belongs to: this one, where a sum is kept."""
@@ -57,39 +65,51 @@ class _OutputTile:
         self.weight_valid[0, :] = self.top_valid[t] if entering[1] else False
         return {"activation": self.activation_valid & computing, "weight": self.weight_valid & computing}
 
-    def accumulate(self, t: int, active: np.ndarray | None) -> None:
+    def accumulate(self, t: int, active: np.ndarray | None, tally: Tally) -> None:
         """Every PE adds the product of the two values passing through it to the sum it keeps."""
         np.multiply(self.activation, self.weight, out=self.product)
         self.acc += self.product
         if active is not None:
             self.acc_valid |= active
         self.macs += self.busy(t)
+        if t < len(self.moves):
+            reads_a, hops_a, reads_w, hops_w = self.moves[t]
+            tally.activation_reads += reads_a
+            tally.activation_hops += hops_a
+            tally.weight_reads += reads_w
+            tally.weight_hops += hops_w
 
-    def drain(self) -> tuple[int, np.ndarray] | None:
+    def drain(self, tally: Tally) -> tuple[int, np.ndarray] | None:
         """The sums shift down one row; returns (row of the tile, its results) when a real row leaves."""
         leaving_row = self.rows - 1 - self.drained
+        # the real rows still in the array above the bottom one move down (row i is at row i + drained)
+        tally.psum_hops += self.real_cols * max(0, min(self.real_rows, self.rows - 1 - self.drained))
         bottom = self.acc[self.rows - 1, : self.real_cols].copy()
         self.acc[1:], self.acc_valid[1:] = self.acc[:-1].copy(), self.acc_valid[:-1].copy()
         self.acc[0], self.acc_valid[0] = 0, False
         self.drained += 1
         if leaving_row >= self.real_rows:
             return None
+        tally.psum_writes += self.real_cols
         self.out[leaving_row] = bottom
         return leaving_row, bottom
 
 
-def run(A: np.ndarray, W: np.ndarray, plan: Schedule, dtype, tape=None) -> tuple[np.ndarray, int, int, int]:
-    """Step every fold in order, each from empty PEs; returns Y, the MACs, the cycles and the compute cycles."""
+def run(A: np.ndarray, W: np.ndarray, plan: Schedule, dtype, tape=None) -> tuple[np.ndarray, int, int, int, Tally]:
+    """Step every fold in order, each from empty PEs; returns Y, the MACs, the cycles, the compute cycles (the
+    drains left out) and the tally of every value moved and of the drain cycles."""
     result = np.zeros((plan.m, plan.n), dtype)
     macs = cycles = 0
+    tally = Tally()
     for index, tile in enumerate(plan.tiles):
-        block, fold_macs, fold_cycles = _fold(A, W, tile, plan.rows, plan.cols, dtype, tape, cycles, index)
+        block, fold_macs, fold_cycles = _fold(A, W, tile, plan.rows, plan.cols, dtype, tape, cycles, index, tally)
         result[tile.m, tile.n] += block
         macs, cycles = macs + fold_macs, cycles + fold_cycles
-    return result, macs, cycles, cycles
+    tally.macs, tally.register_accesses = macs, 2 * macs
+    return result, macs, cycles, cycles - tally.drain_cycles, tally
 
 
-def _fold(A, W, tile: Tile, rows, cols, dtype, tape, start, index):
+def _fold(A, W, tile: Tile, rows, cols, dtype, tape, start, index, tally: Tally):
     """One output-stationary fold: A's rows of the tile enter the array's rows, W's columns its columns.
 
     Row i takes row i of A skewed by i cycles, column j takes column j of W skewed by j; each PE
@@ -106,9 +126,10 @@ def _fold(A, W, tile: Tile, rows, cols, dtype, tape, start, index):
         active = None if valid is None else valid["activation"] & valid["weight"]
         leaving = None
         if computing:
-            pes.accumulate(t, active)
+            pes.accumulate(t, active, tally)
         else:
-            leaving = pes.drain()
+            leaving = pes.drain(tally)
+            tally.drain_cycles += 1
             if tape is not None:
                 tape.mark_drain(start + t)
         if tape is not None:

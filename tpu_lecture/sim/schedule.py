@@ -118,7 +118,10 @@ class Schedule:
     enters to the cycle its last result leaves (its fold formula, e.g. M + R + c − 2, drain
     included). :attr:`compute_cycles` are the cycles in which some fold is in flight;
     :attr:`load_cycles` the others, in which the array only loads a tile or waits to load one (the
-    loads not hidden by overlap); :attr:`cycles` = compute + load.
+    loads not hidden by overlap). The cycles in flight split into :attr:`compute_cycles`,
+    :attr:`stall_cycles` (double-buffered: a fold waiting for its tile while the one before drains) and
+    :attr:`drain_cycles` (output-stationary's R cycles per fold of shifting the sums out), so
+    :attr:`cycles` = compute + load + stall + drain.
     """
 
     flow: Any  # the Dataflow
@@ -186,9 +189,34 @@ class Schedule:
         return self.load_cycles_per_fold + max(in_flight, wave)
 
     @property
-    def compute_cycles(self) -> int:
-        """Cycles in which some fold is in flight (for one n×n fold on an n×n array: 3n − 2)."""
+    def in_flight_cycles(self) -> int:
+        """Cycles in which some fold is in flight: compute + stall + drain."""
         return self.cycles - self.load_cycles
+
+    @property
+    def compute_cycles(self) -> int:
+        """Cycles of computing alone: some fold in flight, not stalled, not draining (3n − 2 for one n×n fold
+        of weight-stationary on an n×n array)."""
+        return self.in_flight_cycles - self.stall_cycles - self.drain_cycles
+
+    @property
+    def drain_cycles(self) -> int:
+        """Output-stationary: the R cycles per fold in which the finished sums shift out (0 for the others)."""
+        return 0 if self.flow.preloads else self.rows * self.folds
+
+    @property
+    def stall_cycles(self) -> int:
+        """Double-buffered: cycles in which a fold's values have all entered and a fold is still in flight, but
+        the next fold waits for its tile (the load of R cycles starts only once the control signal has passed
+        every PE, R + C − 1 cycles after the fold's first value). Per fold but the last:
+        min(pitch, fold cycles) − T, where the pitch max(T, 2R + C − 1) exceeds the streamed size T."""
+        if self.loading is None or not self.loading.overlaps:
+            return 0
+
+        def stall(sizes: Sizes) -> int:
+            return max(0, min(self.pitch(sizes), self.fold_cycles(sizes)) - self.stream)
+
+        return sum(count * stall(sizes) for count, sizes in self._classes()) - stall(self._last())
 
     @property
     def load_cycles(self) -> int:
@@ -215,6 +243,13 @@ class Schedule:
     def contributions(self) -> int:
         """How many folds add into each output: one per tile of K (partial sums of the same outputs)."""
         return math.ceil(self.k / {self.flow.held[0]: self.rows, self.flow.held[1]: self.cols}.get("k", self.k))
+
+    @property
+    def counts(self):
+        """Every operand's buffer reads, hops and accumulator reads/writes in closed form (see :mod:`.counts`)."""
+        from tpu_lecture.sim.counts import closed_form
+
+        return closed_form(self)
 
     def timeline(self) -> Iterator[FoldTiming]:
         """Each fold's timing in order, by the same rules as the closed forms (O(1) memory, one fold at a time)."""
@@ -250,4 +285,10 @@ class Schedule:
         mode = f", {self.loading.name} loading" if self.loading else ""
         folds = f"{self.folds:,} fold{'s' if self.folds != 1 else ''}"
         return (f"Schedule({self.flow.label} {self.rows}x{self.cols}{mode}, {self.m}x{self.k} @ {self.k}x{self.n}: "
-                f"{folds}, {self.cycles:,} cycles = {self.compute_cycles:,} compute + {self.load_cycles:,} load)")
+                f"{folds}, {self.cycles:,} cycles = {self.compute_cycles:,} compute + {self.load_cycles:,} load"
+                f"{_extra(self.stall_cycles, self.drain_cycles)})")
+
+
+def _extra(stall: int, drain: int) -> str:
+    """" + 9 stall", " + 8 drain" where there are any."""
+    return "".join(f" + {value:,} {name}" for name, value in (("stall", stall), ("drain", drain)) if value)

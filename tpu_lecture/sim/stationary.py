@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tpu_lecture.sim.counts import Tally, arrivals
 from tpu_lecture.sim.schedule import Schedule, Tile
 
 
@@ -93,11 +94,22 @@ class _Fold:
         self.entering, self.entering_valid = skewed(work.stream, rows)
         self.bottom = np.zeros((self.T + self.real_cols - 1, self.real_cols), work.stream.dtype)
         self.busy = busy_pes_by_cycle(self.T, rows, cols, self.real_rows, self.real_cols)
+        self.moves = _moves(self.T, rows, self.real_rows, self.real_cols)
+        self.adds_into = work.tile.k.start > 0  # a later fold of K: its results add into partial sums already kept
 
     def results(self) -> np.ndarray:
         """The fold's T×c results, read off the diagonals of what left the bottom row."""
         s, j = np.arange(self.T)[:, None], np.arange(self.real_cols)[None, :]
         return self.bottom[s + j, j]
+
+
+def _moves(T: int, rows: int, real_rows: int, real_cols: int) -> list[tuple[int, int, int]]:
+    """Per fold cycle: stream values entering column 0, stream values passed into columns 1 … c − 1, and
+    partial sums of the real columns passed into rows 1 … R − 1 (stream value s is at PE(i, j) at s + i + j)."""
+    parts = (arrivals(T, range(real_rows), range(1)), arrivals(T, range(real_rows), range(1, real_cols)),
+             arrivals(T, range(1, rows), range(real_cols)))
+    length = max(map(len, parts))
+    return list(zip(*(part + [0] * (length - len(part)) for part in parts)))
 
 
 class _Registers:
@@ -185,15 +197,24 @@ class StationaryRun:
         self.wave_start: int | None = None
         self.latched = True  # the control signal of the last fold started has reached every PE
         self.macs = self.compute_cycles = 0
+        self.tally = Tally()
+        self.held_reads = self.held_hops = self.stream_reads = self.stream_hops = 0
 
-    def run(self) -> tuple[np.ndarray, int, int, int]:
-        """Step until every fold's last result has left; returns Y, the MACs, the cycles and the compute cycles."""
+    def run(self) -> tuple[np.ndarray, int, int, int, Tally]:
+        """Step until every fold's last result has left; returns Y, the MACs, the cycles, the compute cycles and
+        the tally of every value moved."""
         t = 0
         while self.to_load or self.loading or self.loaded or self.flight:
             self._decide(t)
             self._step(t)
             t += 1
-        return self.result, self.macs, t, self.compute_cycles
+        tally, (held, moving) = self.tally, self.names
+        tally.macs, tally.register_accesses = self.macs, 2 * self.macs
+        setattr(tally, f"{held}_reads", self.held_reads)
+        setattr(tally, f"{held}_hops", self.held_hops)
+        setattr(tally, f"{moving}_reads", self.stream_reads)
+        setattr(tally, f"{moving}_hops", self.stream_hops)
+        return self.result, self.macs, t, self.compute_cycles, self.tally
 
     def _decide(self, t: int) -> None:
         """The controller, at the start of cycle t: start loading the next tile, start the next fold."""
@@ -202,7 +223,8 @@ class StationaryRun:
             work = self.work(index, tile)
             feed = pad(work.held, (self.R, self.C))[::-1]
             feed_valid = pad(np.ones(work.held.shape, bool), (self.R, self.C))[::-1]
-            self.loading, self.to_load = [work, feed, feed_valid, 0], self.to_load - 1
+            self.held_reads += work.held.size  # the tile leaves its buffer
+            self.loading, self.to_load = [work, feed, feed_valid, 0, feed_valid.sum(1).tolist(), 0], self.to_load - 1
             if self.tape is not None:
                 self.tape.start_fold(work.index, load_start=t, left=work.stream, left_lanes=work.stream.shape[1],
                                      held=feed[::-1], held_valid=feed_valid[::-1])
@@ -236,19 +258,29 @@ class StationaryRun:
         self.feeding = [fold for fold in self.feeding if t - fold.start < len(fold.entering)]
         pes.stream(self.feeding, t)
         computing = bool(self.flight)
-        self.compute_cycles += computing
+        waiting = bool(self.to_load or self.loading is not None or self.loaded)  # a fold still to start
+        stalled = (computing and waiting and self.plan.loading.overlaps
+                   and self.last.start + self.last.T <= t)  # its row 0 is free, but its tile is not in yet
+        self.compute_cycles += computing and not stalled
+        self.tally.stall_cycles += stalled
         for fold in self.flight:
-            self.macs += fold.busy(t - fold.start)
+            d = t - fold.start
+            self.macs += fold.busy(d)
+            if d < len(fold.moves):  # stream values read in at the left edge and passed right, sums passed down
+                reads, hops, sums = fold.moves[d]
+                self.stream_reads, self.stream_hops = self.stream_reads + reads, self.stream_hops + hops
+                self.tally.psum_hops += sums
         if self.tape is not None:
-            self._record(t, loading, computing)
+            self._record(t, loading, computing, stalled)
         for fold in list(self.flight):
             self._collect(fold, t)
 
     def _shift_in(self) -> None:
         """One cycle of loading: the tile's next row enters the shadow registers from the top edge."""
-        work, feed, feed_valid, u = self.loading
+        work, feed, feed_valid, u, row_counts, in_shadow = self.loading
         self.pes.shift_shadow(feed[u], feed_valid[u], work.index)
-        self.loading[3] = u + 1
+        self.held_hops += in_shadow  # the real values already in the shadow registers moved one PE down
+        self.loading[3], self.loading[5] = u + 1, in_shadow + row_counts[u]
         if u + 1 == self.R:
             self.loaded.append(work)
             self.loading = None
@@ -259,6 +291,10 @@ class StationaryRun:
         if d < 0:
             return
         fold.bottom[d] = self.pes.psum[self.R - 1, : fold.real_cols]
+        results = min(fold.real_cols - 1, d) - max(0, d - (fold.T - 1)) + 1  # real results leaving now
+        self.tally.psum_writes += results
+        if fold.adds_into:
+            self.tally.psum_reads += results
         if self.tape is not None:
             leaving = np.arange(max(0, d - (fold.T - 1)), min(fold.real_cols - 1, d) + 1)
             self.tape.record_output(t, *fold.work.place(d - leaving, leaving), fold.bottom[d, leaving])
@@ -266,9 +302,10 @@ class StationaryRun:
             fold.work.add(self.result, fold.results())
             self.flight.remove(fold)
 
-    def _record(self, t: int, loading: bool, computing: bool) -> None:
+    def _record(self, t: int, loading: bool, computing: bool, stalled: bool) -> None:
         pes, (held, moving) = self.pes, self.names
         values = {held: pes.held, moving: pes.moving, "psum": pes.psum, "shadow": pes.shadow}
         valid = {held: pes.held_valid, moving: pes.moving_valid, "psum": pes.psum_valid, "shadow": pes.shadow_valid}
         self.tape.record(t, values, valid, pes.moving_valid & pes.held_valid, control=pes.control,
-                         held_fold=pes.held_fold, shadow_fold=pes.shadow_fold, loading=loading, computing=computing)
+                         held_fold=pes.held_fold, shadow_fold=pes.shadow_fold, loading=loading, computing=computing,
+                         stalled=stalled)

@@ -40,7 +40,8 @@ class Frame:
     ``active`` marks the PEs that did a MAC. ``queue_left[i, d]`` is the value that enters row i in
     d + 1 cycles (``queue_top[d, j]`` likewise for column j: the streamed weights of output-stationary,
     the next tile waiting to load for the others). ``output`` is the result matrix collected so far.
-    ``phase`` is "load" (no fold in flight: the array only loads), "compute" or "drain". ``fold`` is
+    ``phase`` is "load" (no fold in flight: the array only loads), "compute", "stall" (a fold waiting for
+    its tile while the one before finishes) or "drain", so the frames' phases add up to the run's split. ``fold`` is
     the last fold whose first value has entered (the first fold before that), ``fold_cycle`` the
     cycles since (negative while its tile is still loading); ``starts_empty`` marks the cycles whose
     PEs do not carry on from the cycle before (cycle 0, and each output-stationary fold's first).
@@ -130,6 +131,7 @@ class Tape:
         self.shadow_fold = np.full(shape, -1, np.int32)
         self.loading = np.zeros(plan.cycles, bool)
         self.computing = np.zeros(plan.cycles, bool)
+        self.stalled = np.zeros(plan.cycles, bool)
         self.macs_per_cycle = np.zeros(plan.cycles, np.int64)
         self.folds: list[FoldRecord] = []
         self.updates: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -156,7 +158,7 @@ class Tape:
             fold.drain_from = t - fold.start
 
     def record(self, t: int, values: dict, valid: dict, active: np.ndarray, *, control=None, held_fold=None,
-               shadow_fold=None, loading: bool = False, computing: bool = True) -> None:
+               shadow_fold=None, loading: bool = False, computing: bool = True, stalled: bool = False) -> None:
         """Copy cycle t's PE state; the MAC count of the frames comes from ``active``."""
         if t >= self.plan.cycles:
             raise RuntimeError(f"the simulation ran past the {self.plan.cycles} cycles its closed form allows")
@@ -167,7 +169,7 @@ class Tape:
             if value is not None:
                 store[t] = value
         self.active[t] = active
-        self.loading[t], self.computing[t] = loading, computing
+        self.loading[t], self.computing[t], self.stalled[t] = loading, computing, stalled
         self.macs_per_cycle[t] = active.sum()
 
     def record_output(self, t: int, m_idx: np.ndarray, n_idx: np.ndarray, values: np.ndarray) -> None:
@@ -184,7 +186,7 @@ class Tape:
         output, output_valid, output_new = self._output_at(t)
         queue_left, queue_left_valid = self._queue_left(t)
         queue_top, queue_top_valid = self._queue_top(t, record, fold_cycle)
-        phase = record.phase(fold_cycle) if self.computing[t] else "load"
+        phase = ("stall" if self.stalled[t] else record.phase(fold_cycle)) if self.computing[t] else "load"
         return Frame(
             cycle=t, cycles=self.plan.cycles, fold=fold, folds=self.plan.folds, fold_cycle=fold_cycle, phase=phase,
             dataflow=self.plan.dataflow, values={key: self.values[key][t] for key in VALUES},
