@@ -168,6 +168,8 @@ def _following_the_hints() -> dict[tuple[str, int], object]:
         ("04", 1): 256 + 3 * 256 - 2, ("04", 2): 100 * 320 / (128 + 320 + 128 + 128 - 2),
         ("04", 3): math.ceil(384 / 128) * math.ceil(640 / 128), ("04", 4): 128 + 14 * max(256, 383) + 256 + 254,
         ("04", 5): 3 * 3, ("04", 6): "input stationary",
+        ("04", 9): 128 * 3072,  # 128 output columns, each streaming all K = 3072 of its weights from the top
+        ("04", 10): "output stationary",  # its 32-bit partial sums stay put while each weight does its one MAC
         ("05", 1): _hw("TPU v6e").memory_bandwidth / _hw("TPU v5e").memory_bandwidth,
         ("05", 2): 3 * 2 * _hw("A100").ridge_point / 2, ("05", 3): _hw("TPU v4").ridge_point * 2 / 2,
         ("05", 4): 100 * _hw("TPU v5e").memory_bandwidth * (2 * 4096**2 / ((4096 + 4096**2 + 4096) * 2))
