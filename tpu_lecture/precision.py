@@ -128,7 +128,7 @@ def _odd_float64(array: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN
             return array.astype(np.float64)
     if array.dtype.kind in "iu":
-        if array.size == 0 or (-_EXACT_IN_FLOAT64 < array.min() and array.max() < _EXACT_IN_FLOAT64):
+        if array.size == 0 or (array.min() > -_EXACT_IN_FLOAT64 and array.max() < _EXACT_IN_FLOAT64):
             return array.astype(np.float64)
         values = array.ravel().tolist()  # Python ints, exact
     else:  # long doubles, or Python numbers in an object array
