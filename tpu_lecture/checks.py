@@ -68,3 +68,27 @@ def _interval(low: float | None, high: float | None, low_open: bool, high_open: 
     if high is None:
         return f"{'above' if low_open else 'at least'} {low:g}"
     return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def storable(name: str, value: Any, _depth: int = 0) -> Any:
+    """``value`` if a results file can keep it as it is (JSON: strings, finite numbers, bools, None, lists
+    and objects with string keys); else a ValueError or TypeError naming the entry, raised before any work
+    is done, so that a result is never measured and then refused. NaN and infinity have no JSON form."""
+    if _depth > 8:
+        raise ValueError(f"{name} is nested more than 8 levels deep: a results file keeps 8")
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if type(value) in (int, float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name} is {value}, which a results file cannot store: give a finite number, "
+                             "or None for a value there is none of")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [storable(f"{name}[{i}]", v, _depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"{name} has the key {key!r:.40}: a results file keeps only string keys")
+        return {k: storable(f"{name}.{k}", v, _depth + 1) for k, v in value.items()}
+    raise TypeError(f"{name} is {value!r:.40} ({type(value).__name__}), which a results file cannot store: "
+                    "give a str, int, float, bool, None, list or dict (int(x) or float(x) for a NumPy number)")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tpu_lecture import lecture
-from tpu_lecture.files import write_atomically
+from tpu_lecture.files import new_folders, remove_new, write_all_atomically
 from tpu_lecture.slide_fit import IMAGE_TYPES, WIDGET_STATE, WIDGET_VIEW, first_image_data, source_of
 
 GENERATOR = "tpu_lecture handout"
@@ -238,17 +238,28 @@ def title_of(notebook: dict, fallback: str) -> str:
 
 
 def write_handout(notebooks: Sequence[Path], out: Path) -> list[Page]:
-    """Write one page per notebook and the index into ``out``; every target is checked before anything is written."""
+    """Write one page per notebook and the index into ``out``. Every target is checked and every page made
+    before anything is written, then all are written in one step; a failure (an unreadable notebook, an
+    interrupt) leaves ``out`` as it was: a folder it made is removed, an existing one keeps its files."""
     exporter = _exporter()  # a missing nbconvert is said before anything is made
-    out = output_folder(out)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HandoutError(f"--out {out} is a file, not a folder: give a folder for the handout")
+    made = new_folders(out)
     for target in [out / f"{p.stem}.html" for p in notebooks] + [out / "index.html"]:
         check_ours(target)
-    pages = []
+    pages, bodies = [], {}
     for path in notebooks:
         body, notebook = render(path, exporter)
-        target = write_atomically(out / f"{path.stem}.html", body)
-        pages.append(Page(target, path, title_of(notebook, path.stem), count_figures(notebook)))
-    write_atomically(out / "index.html", index_page(pages))
+        bodies[out / f"{path.stem}.html"] = body
+        pages.append(Page(out / f"{path.stem}.html", path, title_of(notebook, path.stem), count_figures(notebook)))
+    bodies[out / "index.html"] = index_page(pages)
+    try:
+        output_folder(out)
+        write_all_atomically(bodies)
+    except BaseException:
+        remove_new(made, list(bodies) if made else [])
+        raise
     return pages
 
 

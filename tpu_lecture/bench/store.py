@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tpu_lecture import hardware
+from tpu_lecture import files, hardware
 from tpu_lecture.bench import matrix_ops, peaks, schema
 from tpu_lecture.bench.record import BenchmarkResult, usable
 
@@ -109,7 +109,10 @@ def save_results(results: BenchmarkResult | Iterable[BenchmarkResult], path: str
                             "reported to numbers, strings, lists and dicts") from error
     path = Path(path)
     data = "".join(lines).encode("utf-8")
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise files.explained(error, path, "cannot append results to") from None
     try:
         _lock(fd)
         if not _ends_a_line(fd):
@@ -153,7 +156,7 @@ def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list
         try:
             raw = path.read_bytes()
         except OSError as error:
-            raise OSError(f"cannot read results file {path}: {error.strerror or error}") from error
+            raise files.explained(error, path, "cannot read results file") from error
         if raw.startswith(codecs.BOM_UTF8):  # an editor's byte-order mark before the first record
             raw = raw[len(codecs.BOM_UTF8):]
         for number, line in enumerate(raw.split(b"\n"), start=1):
