@@ -18,8 +18,8 @@ def replaced_when_done(path: Path) -> Iterator[Path]:
     on any failure, an interrupt included, it is removed and ``path`` is left as it was."""
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial-{secrets.token_hex(4)}{path.suffix}")
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
+    try:  # made inside the try: an interrupt just after it was made still removes it
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         yield partial
         os.replace(partial, path)
     except BaseException:

@@ -213,17 +213,41 @@ def render(path: Path, exporter=None) -> tuple[str, dict]:
     import nbformat
 
     exporter = exporter or _exporter()
+    notebook = read_notebook(path)
     try:
-        notebook = nbformat.read(path, as_version=4)
-    except (OSError, ValueError) as error:
-        raise HandoutError(f"{path} is not a notebook nbformat can read ({error})") from None
-    body, _ = exporter.from_notebook_node(nbformat.from_dict(static_copy(notebook)),
-                                             resources={"metadata": {"path": str(path.parent), "name": path.stem}})
+        body, _ = exporter.from_notebook_node(nbformat.from_dict(static_copy(notebook)),
+                                                 resources={"metadata": {"path": str(path.parent), "name": path.stem}})
+    except Exception as error:  # nbconvert and its templates raise many kinds for a notebook they cannot draw
+        raise HandoutError(f"cannot make a page of {path} ({_why(error)}): open it in Jupyter, save it, and "
+                           "try again") from None
     external = sorted({m[0] for m in EXTERNAL.finditer(body)})
     if external:
         raise HandoutError(f"the page of {path.name} would load from the web ({', '.join(external)}): "
                            "the nbconvert template changed; update tpu_lecture.handout.TEMPLATE")
     return body, notebook
+
+
+def read_notebook(path: Path) -> dict:
+    """The notebook at ``path``, checked against the notebook format; a HandoutError naming it if it is not one."""
+    import nbformat
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise HandoutError(f"cannot read the notebook {path} ({_why(error)}): give an .ipynb file saved by "
+                           "Jupyter") from None
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # nbformat raises many kinds (JSON, schema, attribute errors) for what is not one
+        raise HandoutError(f"{path} is not a notebook nbformat can read ({_why(error)}): give an .ipynb file "
+                           "saved by Jupyter") from None
+    return notebook
+
+
+def _why(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # --------------------------------------------------------------------------- the whole handout
