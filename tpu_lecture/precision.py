@@ -88,7 +88,14 @@ _EXACT_IN_FLOAT64 = 2**53  # every integer up to this size is a float64
 def _real_array(x: Any, name: str = "x") -> np.ndarray:
     """``x`` as an array of real numbers: float16/32/64, bfloat16 (and ml_dtypes' other small floats) as
     float32, integers as they are, Python numbers of any size (ints, Fractions, Decimals) as an object array."""
-    array = np.asarray(x)
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, whose hidden values would be rounded as if they were there: "
+                        f"pass {name}.filled(value) for the value they stand for, or {name}.compressed()")
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError) as error:  # NumPy's words for a ragged list
+        raise TypeError(f"{name} must hold real numbers in a rectangular array, and it is ragged (rows of "
+                        f"different lengths, or a list inside a list): give every row the same length") from error
     if array.dtype.type.__module__.startswith("ml_dtypes"):
         return _ml_dtypes_array(array, name)
     if array.dtype == object:

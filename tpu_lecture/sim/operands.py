@@ -55,12 +55,12 @@ def as_matrix(X, name: str) -> np.ndarray:
 def _exact_array(X, name: str) -> np.ndarray:
     """``np.asarray(X)``, refused where it is ragged or where NumPy's common dtype changed a value of a list."""
     if isinstance(X, np.ndarray):
-        return X
+        return np.asarray(X)  # a subclass (np.matrix) as a plain array: its * and indexing mean other things
     try:
         array = np.asarray(X)
-    except (ValueError, TypeError) as error:  # NumPy's words for a ragged list
+    except (ValueError, TypeError):  # NumPy's words for a ragged list
         raise ValueError(f"{name} is not a rectangular matrix (its rows differ in length, or an entry is itself "
-                         f"a list or matrix): give every row the same number of plain entries ({error})") from None
+                         "a list or matrix): give every row the same number of plain entries") from None
     if array.dtype != object and isinstance(X, (list, tuple)):
         _check_unchanged(X, array, name)
     return array
