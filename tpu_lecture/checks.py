@@ -31,8 +31,8 @@ def number(name: str, value: Any, *, low: float | None = None, high: float | Non
            low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a finite float within [low, high] (an end is excluded where ``*_open``); bools are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    result = float(value)
+        raise TypeError(f"{name} must be a number, got {value!r:.40} ({type(value).__name__})")
+    result = _as_float(name, value)
     if not math.isfinite(result):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     too_low = low is not None and (result < low or (low_open and result == low))
@@ -45,13 +45,20 @@ def number(name: str, value: Any, *, low: float | None = None, high: float | Non
 def positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
     """A finite number above 0 (or at least 0 with ``allow_zero``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    result = float(value)
+        raise TypeError(f"{name} must be a number, got {value!r:.40} ({type(value).__name__})")
+    result = _as_float(name, value)
     if math.isnan(result) or math.isinf(result):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if result < 0 or (result == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value!r}")
     return result
+
+
+def _as_float(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float: {str(value)[:12]}… ({len(str(value))} digits)") from None
 
 
 def one_of(name: str, value: Any, choices: Iterable[str]) -> str:
