@@ -248,7 +248,8 @@ for label, value in HOSTILE_VALUES.items():
         lambda tmp, v=value: api(lambda: precision.mxu_matmul(v, v), lambda r: False))
 case("precision", "bit_fields of two numbers")(lambda tmp: api(lambda: precision.bit_fields([1.0, 2.0])))
 case("precision", "bit_fields unknown format")(lambda tmp: api(lambda: precision.bit_fields(1.0, "float8")))
-case("precision", "mxu_matmul mismatched")(lambda tmp: api(lambda: precision.mxu_matmul(np.ones((2, 3)), np.ones((2, 3)))))
+case("precision", "mxu_matmul mismatched")(
+    lambda tmp: api(lambda: precision.mxu_matmul(np.ones((2, 3)), np.ones((2, 3)))))
 case("precision", "mxu_matmul float64 rounds once")(lambda tmp: api(
     lambda: precision.mxu_matmul([[1 + 2**-8 + 2**-30]], [[1.0]]), lambda r: r[0, 0] == 1.0078125))
 
@@ -280,7 +281,8 @@ for flow in ("ws", "os", "is"):
             A = rng.integers(-9, 10, size=(M, K))
             W = rng.integers(-9, 10, size=(K, N))
             case("simulator", f"{flow} {R}x{C} int {M}x{K}x{N}")(
-                lambda tmp, A=A, W=W, R=R, C=C, f=flow: api(lambda: sim(A, W, R, C, f, keep_frames=False), matches(A, W)))
+                lambda tmp, A=A, W=W, R=R, C=C, f=flow: api(lambda: sim(A, W, R, C, f, keep_frames=False),
+                                                            matches(A, W)))
 
 for flow in ("ws", "os", "is"):
     for label, dtype in (("float16", np.float16), ("bfloat16", ml_dtypes.bfloat16), ("float32", np.float32),
@@ -334,8 +336,8 @@ HOSTILE_OPERANDS = {
 }
 for label, A in HOSTILE_OPERANDS.items():
     case("simulator", f"hostile A: {label}")(lambda tmp, A=A: api(lambda: sim(A, ONES)))
-    case("simulator", f"hostile W: {label}")(lambda tmp, A=A: api(lambda: sim(np.ones((1, 2), dtype=int),
-                                                                              A if label != "inner mismatch" else A.T)))
+    W_bad = A.T if label == "inner mismatch" else A
+    case("simulator", f"hostile W: {label}")(lambda tmp, W=W_bad: api(lambda: sim(np.ones((1, 2), dtype=int), W)))
 for label, kwargs in {
     "rows 0": {"rows": 0}, "rows -1": {"rows": -1}, "rows 2.5": {"rows": 2.5}, "rows '2'": {"rows": "2"},
     "rows True": {"rows": True}, "rows None": {"rows": None}, "cols 0": {"cols": 0},
@@ -379,12 +381,13 @@ for argv in (["--m", str(10**30)], ["--m", "1e3"], ["--m", "-1"], ["--m", "٣"],
              ["--seed", str(10**30)], ["--json"], ["--m", "5000", "--k", "5000", "--n", "5000"],
              ["--m", "5000", "--k", "5000", "--n", "5000", "--estimate"], ["--array", "×"], ["--array", "4×4"],
              ["--m", " 3"], ["--m", "3 "], ["--m", "0x10"], ["--k", "1_000"], ["--bogus"], [], ["--array", "1x1"],
-             ["--m", "1", "--k", "1", "--n", "1", "--array", "1x1", "--json"], ["--dataflow", "is", "--load", "serial"]):
+             ["--m", "1", "--k", "1", "--n", "1", "--array", "1x1", "--json"],
+             ["--dataflow", "is", "--load", "serial"]):
     case("cli", f"simulate {' '.join(argv)[:50]}")(lambda tmp, a=argv: cli(["simulate", *a], tmp, ok=simulate_ok))
 
 for argv in (["--out", "x.png"], ["--out", "missing/x.gif"], ["--out", "."], ["--out", "x"], ["--out", "x.gif", "--fps",
              "0"], ["--out", "x.gif", "--fps", "1000"], ["--out", "x.gif", "--fps", "nan"], ["--out", "x.gif", "--m",
-             "2000"], ["--out", "x.gif", "--array", "40x40"], ["--out", "x.html", "--m", "300", "--k", "2", "--n", "2"],
+             "2000"], ["--out", "x.gif", "--array", "40x40"], ["--out", "x.html", "--m", "60", "--k", "2", "--n", "2"],
              ["--out", "x.gif", "--symbolic", "--m", "3"], ["--out", "x.html", "--symbolic"], ["--out", "x.gif"],
              ["--out", ""], ["--out", "x.GIF"], ["--out", "x.gif", "--dataflow", "os"], ["--out", "/proc/x.gif"],
              ["--out", "x.gif", "--array", "0x2"]):
@@ -393,7 +396,8 @@ for argv in (["--out", "x.png"], ["--out", "missing/x.gif"], ["--out", "."], ["-
         ok=lambda out, t: out.startswith("wrote ") and any(p.suffix.lower() in (".gif", ".html") for p in t.iterdir())))
 
 BAD_NOTEBOOKS = {"text": "not json", "empty": "", "list": "[1, 2]", "bad cells": '{"cells": 3}',
-                 "no cells": '{"metadata": {}}', "binary": b"\x00\xff\xfe\x00", "utf-16": '{"cells": []}'.encode("utf-16"),
+                 "no cells": '{"metadata": {}}', "binary": b"\x00\xff\xfe\x00",
+                 "utf-16": '{"cells": []}'.encode("utf-16"),
                  "nbformat 99": json.dumps({"cells": [], "metadata": {}, "nbformat": 99, "nbformat_minor": 0}),
                  "cell of wrong type": json.dumps({"cells": [{"cell_type": "bogus", "source": "x", "metadata": {}}],
                                                    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
@@ -407,7 +411,8 @@ for label, content in BAD_NOTEBOOKS.items():
                 (tmp / "existing" / "keep.txt").write_text("the user's")
             return cli(["handout", "--out", str(tmp / where), nb], tmp)
         case("cli", f"handout bad notebook ({label}) into {where}")(run)
-GOOD_NOTEBOOK = json.dumps({"cells": [{"cell_type": "markdown", "id": "a1", "source": "# Title\n$x^2$", "metadata": {}}],
+GOOD_NOTEBOOK = json.dumps({"cells": [{"cell_type": "markdown", "id": "a1", "source": "# Title\n$x^2$",
+                                       "metadata": {}}],
                             "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 case("cli", "handout a minimal good notebook")(lambda tmp: (notebook(tmp, "good.ipynb", GOOD_NOTEBOOK), cli(
     ["handout", "--out", str(tmp / "out"), str(tmp / "good.ipynb")], tmp,
@@ -452,9 +457,11 @@ def result(**kw):
 
 
 for label, make in {
-    "nan param": lambda: result(params={"x": math.nan}), "inf reported": lambda: result(reported={"flops_per_s": math.inf}),
+    "nan param": lambda: result(params={"x": math.nan}),
+    "inf reported": lambda: result(reported={"flops_per_s": math.inf}),
     "numpy int param": lambda: result(params={"n": np.int64(3)}), "int key": lambda: result(params={1: 2}),
-    "deep nesting": lambda: result(params={"a": [[[[[[[[[[1]]]]]]]]]]}), "object param": lambda: result(params={"o": object()}),
+    "deep nesting": lambda: result(params={"a": [[[[[[[[[[1]]]]]]]]]]}),
+    "object param": lambda: result(params={"o": object()}),
     "nan median": lambda: result(median=math.nan), "zero median": lambda: result(median=0.0),
     "negative median": lambda: result(median=-1.0), "huge int": lambda: result(params={"n": 10**30}),
     "bytes param": lambda: result(params={"b": b"x"}), "fine": lambda: result(),
@@ -481,9 +488,11 @@ for label, make in {
     case("store", f"save {label}")(run)
 for label, content in {
     "binary garbage": b"\x00\xff" * 100, "NaN text": b'{"name": "x", "median": NaN}\n', "empty": b"",
-    "newer schema": b'{"name": "x", "median": 1.0, "schema": 99}\n', "BOM": b'\xef\xbb\xbf{"name": "x", "median": 1.0}\n',
+    "newer schema": b'{"name": "x", "median": 1.0, "schema": 99}\n',
+    "BOM": b'\xef\xbb\xbf{"name": "x", "median": 1.0}\n',
     "deep JSON": b"[" * 100000 + b"]" * 100000 + b"\n", "huge number": b'{"name": "x", "median": 1e400}\n',
-    "list": b"[1, 2]\n", "string median": b'{"name": "x", "median": "1"}\n', "shape text": b'{"name": "x", "median": 1.0, "shape": "abc"}\n',
+    "list": b"[1, 2]\n", "string median": b'{"name": "x", "median": "1"}\n',
+    "shape text": b'{"name": "x", "median": 1.0, "shape": "abc"}\n',
     "cut line": b'{"name": "a", "median": 1.0}\n{"name": "b", "med',
 }.items():
     def run(tmp: Path, content=content):
@@ -497,13 +506,15 @@ for label, content in {
     case("store", f"load {label}")(run)
 case("store", "load a folder")(lambda tmp: api(lambda: store.load_results(tmp)))
 case("store", "load a missing file")(lambda tmp: api(lambda: store.load_results(tmp / "missing.jsonl")))
-case("store", "save into a missing folder")(lambda tmp: api(lambda: store.save_results(result(), tmp / "no" / "r.jsonl")))
+case("store", "save into a missing folder")(
+    lambda tmp: api(lambda: store.save_results(result(), tmp / "no" / "r.jsonl")))
 case("store", "save onto a folder")(lambda tmp: api(lambda: store.save_results(result(), tmp)))
 case("store", "save a non-result")(lambda tmp: api(lambda: store.save_results([{"name": "x"}], tmp / "r.jsonl")))
 
 # ============================================================================================== checks
 
-for fn_name, fn in (("whole_number", lambda v: checks.whole_number("n", v)), ("number", lambda v: checks.number("x", v)),
+for fn_name, fn in (("whole_number", lambda v: checks.whole_number("n", v)),
+                    ("number", lambda v: checks.number("x", v)),
                     ("positive", lambda v: checks.positive("x", v)), ("storable", lambda v: checks.storable("x", v))):
     for label, value in (("nan", math.nan), ("inf", math.inf), ("str", "3"), ("None", None), ("bool", True),
                          ("complex", 1j), ("huge int", 10**400), ("np.int64", np.int64(3)), ("negative", -1),

@@ -15,6 +15,7 @@ import copy
 import html
 import json
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,13 +237,34 @@ def read_notebook(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as error:
         raise HandoutError(f"cannot read the notebook {path} ({_why(error)}): give an .ipynb file saved by "
                            "Jupyter") from None
+    _check_shape(path, text)
     try:
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
+        with warnings.catch_warnings():  # nbformat warns (missing cell ids, …) on its way to an error or a fix
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(text, as_version=4)
+            nbformat.validate(notebook)
     except Exception as error:  # nbformat raises many kinds (JSON, schema, attribute errors) for what is not one
-        raise HandoutError(f"{path} is not a notebook nbformat can read ({_why(error)}): give an .ipynb file "
+        why = getattr(error, "message", None) or _why(error)
+        raise HandoutError(f"{path} is not a notebook nbformat can read ({_why(why)}): give an .ipynb file "
                            "saved by Jupyter") from None
     return notebook
+
+
+def _check_shape(path: Path, text: str) -> None:
+    """A notebook is a JSON object with a list of cells, each an object: said plainly before nbformat looks."""
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise HandoutError(f"{path} is nested too deeply to be a notebook: give an .ipynb file saved by "
+                           "Jupyter") from None
+    except ValueError as error:
+        where = f" at line {error.lineno}" if hasattr(error, "lineno") else ""
+        raise HandoutError(f"{path} is not JSON{where}, so not a notebook (empty, cut short or another kind of "
+                           "file): give an .ipynb file saved by Jupyter") from None
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
+        raise HandoutError(f"{path} is JSON but not a notebook (a notebook is an object with a list of cells): "
+                           "give an .ipynb file saved by Jupyter")
 
 
 def _why(error: BaseException) -> str:
