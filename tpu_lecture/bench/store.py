@@ -102,13 +102,14 @@ def save_results(results: BenchmarkResult | Iterable[BenchmarkResult], path: str
     for r in results:
         if not isinstance(r, BenchmarkResult):
             raise TypeError(f"save_results takes BenchmarkResult objects, not {type(r).__name__}")
+        record = r.to_dict()
         try:
-            line = json.dumps(r.to_dict(), allow_nan=False)
+            line = json.dumps(record, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise TypeError(f"result {r.name!r} holds a value JSON cannot store ({error}): keep params and "
                             "reported to numbers, strings, lists and dicts") from error
         try:  # what is saved must load: the loader's schema, checked before anything is written
-            schema.validate(json.loads(line))
+            schema.validate(record)
         except schema.RecordError as error:
             raise ValueError(f"result {r.name!r} would not load back ({error}): nothing was saved; fix that "
                              "field first") from None
