@@ -246,6 +246,29 @@ for label, value in HOSTILE_VALUES.items():
         lambda tmp, v=value: api(lambda: precision.bit_fields(v), lambda r: True))
     case("precision", f"mxu_matmul hostile {label}")(
         lambda tmp, v=value: api(lambda: precision.mxu_matmul(v, v), lambda r: False))
+def outcomes_are_exact(values) -> Callable[[list], bool]:
+    """cast_report's 'exact' exactly where the stored number equals the given one (compared as fractions)."""
+    def check(rows) -> bool:
+        for value, row in zip(values, rows, strict=True):
+            for fmt in precision.FORMAT_NAMES:
+                stored = row[fmt]
+                if math.isfinite(stored):
+                    same = Fraction(stored) == Fraction(*value.as_integer_ratio()) if hasattr(
+                        value, "as_integer_ratio") else Fraction(stored) == Fraction(value)
+                    if (row[f"{fmt}_outcome"] == "exact") != same:
+                        return False
+        return True
+    return check
+
+
+for label, values in {
+    "int64 past 2**53": np.array([2**62 + 3 * 2**54 - 1, 2**53 + 1, -(2**60) - 1], dtype=np.int64),
+    "uint64": np.array([2**64 - 1, 2**63], dtype=np.uint64), "small ints": np.array([1, 255, 257, 65504]),
+    "float64": np.array([0.5, 0.1, 65504.0, 1e-40]), "Python ints": np.array([2**62 + 1, 3], dtype=object),
+    "Fractions": np.array([Fraction(1, 4), Fraction(1, 3)], dtype=object),
+}.items():
+    case("precision", f"cast_report outcomes of {label}")(lambda tmp, v=values: api(
+        lambda: precision.cast_report(v), outcomes_are_exact(list(v.ravel()))))
 case("precision", "bit_fields of two numbers")(lambda tmp: api(lambda: precision.bit_fields([1.0, 2.0])))
 case("precision", "bit_fields unknown format")(lambda tmp: api(lambda: precision.bit_fields(1.0, "float8")))
 case("precision", "mxu_matmul mismatched")(

@@ -254,6 +254,8 @@ def test_bit_fields_and_cast_report_round_from_the_inputs_own_precision():
     (row,) = p.cast_report(np.array([big], dtype=object))
     assert row["bfloat16"] == 2.0**62 + 2.0**55 and row["bfloat16_outcome"] == "rounded"
     assert row["float32_outcome"] == "rounded"  # 2**62 + 3·2**54 - 1 needs 62 bits
+    (row,) = p.cast_report(np.array([big], dtype=np.int64))  # compared as the int it is, not as a float64
+    assert row["float32_outcome"] == "rounded" and row["bfloat16"] == 2.0**62 + 2.0**55
     (exact,) = p.cast_report([2**62])
     assert all(exact[f"{fmt}_outcome"] == "exact" for fmt in ("float32", "bfloat16"))
 

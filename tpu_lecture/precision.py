@@ -307,13 +307,24 @@ def _outcome(value: Any, stored: float, fmt: str) -> str:
     """What storing ``value`` (compared exactly, as the number it is) did to it."""
     if value != value:  # NaN, of any type
         return "nan"
-    if math.isinf(stored) and not _is_infinite(value):
+    if _is_infinite(value):
+        return "exact"
+    if math.isinf(stored):
         return "overflow"
-    if stored == 0 and value != 0:
+    exact = _exact(value)  # compared as numbers, not after NumPy turned an int64 into a float64
+    if stored == 0 and exact != 0:
         return "underflow"
     if stored != 0 and abs(stored) < FORMATS[fmt].smallest_normal:
         return "subnormal"
-    return "exact" if stored == value else "rounded"
+    return "exact" if Fraction(stored) == exact else "rounded"
+
+
+def _exact(value: Any) -> Fraction:
+    """A finite real number (Python, NumPy or Decimal) as the exact fraction it is."""
+    try:
+        return Fraction(*value.as_integer_ratio())
+    except AttributeError:
+        return Fraction(value)
 
 
 def _is_infinite(value: Any) -> bool:
