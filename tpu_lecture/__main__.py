@@ -265,11 +265,12 @@ def _add_product_arguments(p: argparse.ArgumentParser, default_array: tuple[int,
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every failure becomes one line ``error: …`` and exit status 2, never a traceback.
     SIGTERM is met like Ctrl-C, so that a command stopped either way removes what it had begun to write."""
-    args = build_parser().parse_args(argv)
     from tpu_lecture import files
 
+    args = None
     try:
-        with _terminate_as_interrupt():
+        with _terminate_as_interrupt():  # from the start: a signal while the parser is built is met the same way
+            args = build_parser().parse_args(argv)
             return args.func(args)
     except OSError as error:
         return _fail(files.describe(error))
@@ -279,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("out of memory: this run does not fit in this machine's memory; try a smaller product")
     except KeyboardInterrupt as stop:
         how = "terminated" if isinstance(stop, _Terminated) else "interrupted"
-        return _fail(f"{how}: no file was left half written, and an output that was there is as it was"
+        return _fail(f"{how}: no file was left half written (each is whole, old or new)"
                      if getattr(args, "out", None) or getattr(args, "save", None) else how)
 
 
