@@ -168,7 +168,11 @@ def _odd_float64_scalar(value: Any) -> float:
 
 def _odd_float32(x: Any) -> np.ndarray:
     """``x`` as float32, rounded to odd from its own precision (exact for float32, float16, bfloat16)."""
-    wide = _odd_float64(_real_array(x))
+    array = _real_array(x)
+    if array.dtype.kind == "f" and array.dtype.itemsize <= 4:  # float32 holds every such value: no rounding
+        with np.errstate(invalid="ignore"):
+            return array.astype(np.float32)
+    wide = _odd_float64(array)
     with np.errstate(over="ignore", invalid="ignore"):
         nearest = wide.astype(np.float32)
     inexact = (nearest.astype(np.float64) != wide) & ~np.isnan(wide)
