@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import tpu_lecture
@@ -161,12 +164,12 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from tpu_lecture import files
     from tpu_lecture.bench import matrix_ops, record, store
 
     save = Path(args.save) if args.save else None
     if save is not None:
-        with open(save, "a", encoding="utf-8"):  # fails now, not after minutes of sweeping
-            pass
+        files.check_writable_file(save)  # fails now, not after minutes of sweeping, and creates nothing
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
     try:
         found = matrix_ops.sweep(quick=args.quick, sizes=args.sizes, frameworks=args.frameworks, dtypes=args.dtypes,
@@ -281,16 +284,45 @@ def _add_product_arguments(p: argparse.ArgumentParser, default_array: tuple[int,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; every failure becomes one line ``error: …`` and exit status 2, never a traceback."""
-    args = build_parser().parse_args(argv)
+    """Run one command; every failure becomes one line ``error: …`` and exit status 2, never a traceback.
+    SIGTERM is met like Ctrl-C, so that a command stopped either way removes what it had begun to write."""
+    from tpu_lecture import files
+
+    args = None
     try:
-        return args.func(args)
-    except (ValueError, TypeError, OSError, OverflowError) as error:
+        with _terminate_as_interrupt():  # from the start: a signal while the parser is built is met the same way
+            args = build_parser().parse_args(argv)
+            return args.func(args)
+    except OSError as error:
+        return _fail(files.describe(error))
+    except (ValueError, TypeError, OverflowError) as error:
         return _fail(str(error))
     except MemoryError:
         return _fail("out of memory: this run does not fit in this machine's memory; try a smaller product")
-    except KeyboardInterrupt:
-        return _fail("interrupted (nothing was written)" if getattr(args, "out", None) else "interrupted")
+    except KeyboardInterrupt as stop:
+        how = "terminated" if isinstance(stop, _Terminated) else "interrupted"
+        return _fail(f"{how}: no file was left half written (each is whole, old or new)"
+                     if getattr(args, "out", None) or getattr(args, "save", None) else how)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that its clean-up runs as for Ctrl-C."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(message: str) -> int:

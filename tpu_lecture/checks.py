@@ -31,8 +31,8 @@ def number(name: str, value: Any, *, low: float | None = None, high: float | Non
            low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a finite float within [low, high] (an end is excluded where ``*_open``); bools are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    result = float(value)
+        raise TypeError(f"{name} must be a number, got {value!r:.40} ({type(value).__name__})")
+    result = _as_float(name, value)
     if not math.isfinite(result):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     too_low = low is not None and (result < low or (low_open and result == low))
@@ -45,13 +45,20 @@ def number(name: str, value: Any, *, low: float | None = None, high: float | Non
 def positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
     """A finite number above 0 (or at least 0 with ``allow_zero``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    result = float(value)
+        raise TypeError(f"{name} must be a number, got {value!r:.40} ({type(value).__name__})")
+    result = _as_float(name, value)
     if math.isnan(result) or math.isinf(result):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if result < 0 or (result == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value!r}")
     return result
+
+
+def _as_float(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float: {str(value)[:12]}… ({len(str(value))} digits)") from None
 
 
 def one_of(name: str, value: Any, choices: Iterable[str]) -> str:
@@ -68,3 +75,27 @@ def _interval(low: float | None, high: float | None, low_open: bool, high_open: 
     if high is None:
         return f"{'above' if low_open else 'at least'} {low:g}"
     return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def storable(name: str, value: Any, _depth: int = 0) -> Any:
+    """``value`` if a results file can keep it as it is (JSON: strings, finite numbers, bools, None, lists
+    and objects with string keys); else a ValueError or TypeError naming the entry, raised before any work
+    is done, so that a result is never measured and then refused. NaN and infinity have no JSON form."""
+    if _depth > 8:
+        raise ValueError(f"{name} is nested more than 8 levels deep: a results file keeps 8")
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if type(value) in (int, float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name} is {value}, which a results file cannot store: give a finite number, "
+                             "or None for a value there is none of")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [storable(f"{name}[{i}]", v, _depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"{name} has the key {key!r:.40}: a results file keeps only string keys")
+        return {k: storable(f"{name}.{k}", v, _depth + 1) for k, v in value.items()}
+    raise TypeError(f"{name} is {value!r:.40} ({type(value).__name__}), which a results file cannot store: "
+                    "give a str, int, float, bool, None, list or dict (int(x) or float(x) for a NumPy number)")

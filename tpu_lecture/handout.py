@@ -15,12 +15,13 @@ import copy
 import html
 import json
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tpu_lecture import lecture
-from tpu_lecture.files import write_atomically
+from tpu_lecture.files import new_folders, remove_new, write_all_atomically
 from tpu_lecture.slide_fit import IMAGE_TYPES, WIDGET_STATE, WIDGET_VIEW, first_image_data, source_of
 
 GENERATOR = "tpu_lecture handout"
@@ -213,17 +214,62 @@ def render(path: Path, exporter=None) -> tuple[str, dict]:
     import nbformat
 
     exporter = exporter or _exporter()
+    notebook = read_notebook(path)
     try:
-        notebook = nbformat.read(path, as_version=4)
-    except (OSError, ValueError) as error:
-        raise HandoutError(f"{path} is not a notebook nbformat can read ({error})") from None
-    body, _ = exporter.from_notebook_node(nbformat.from_dict(static_copy(notebook)),
-                                             resources={"metadata": {"path": str(path.parent), "name": path.stem}})
+        body, _ = exporter.from_notebook_node(nbformat.from_dict(static_copy(notebook)),
+                                                 resources={"metadata": {"path": str(path.parent), "name": path.stem}})
+    except Exception as error:  # nbconvert and its templates raise many kinds for a notebook they cannot draw
+        raise HandoutError(f"cannot make a page of {path} ({_why(error)}): open it in Jupyter, save it, and "
+                           "try again") from None
     external = sorted({m[0] for m in EXTERNAL.finditer(body)})
     if external:
         raise HandoutError(f"the page of {path.name} would load from the web ({', '.join(external)}): "
                            "the nbconvert template changed; update tpu_lecture.handout.TEMPLATE")
     return body, notebook
+
+
+def read_notebook(path: Path) -> dict:
+    """The notebook at ``path``, checked against the notebook format; a HandoutError naming it if it is not one."""
+    import nbformat
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise HandoutError(f"cannot read the notebook {path} ({_why(error)}): give an .ipynb file saved by "
+                           "Jupyter") from None
+    _check_shape(path, text)
+    try:
+        with warnings.catch_warnings():  # nbformat warns (missing cell ids, …) on its way to an error or a fix
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(text, as_version=4)
+            nbformat.validate(notebook)
+    except Exception as error:  # nbformat raises many kinds (JSON, schema, attribute errors) for what is not one
+        why = getattr(error, "message", None) or _why(error)
+        raise HandoutError(f"{path} is not a notebook nbformat can read ({_why(why)}): give an .ipynb file "
+                           "saved by Jupyter") from None
+    return notebook
+
+
+def _check_shape(path: Path, text: str) -> None:
+    """A notebook is a JSON object with a list of cells, each an object: said plainly before nbformat looks."""
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise HandoutError(f"{path} is nested too deeply to be a notebook: give an .ipynb file saved by "
+                           "Jupyter") from None
+    except ValueError as error:
+        where = f" at line {error.lineno}" if hasattr(error, "lineno") else ""
+        raise HandoutError(f"{path} is not JSON{where}, so not a notebook (empty, cut short or another kind of "
+                           "file): give an .ipynb file saved by Jupyter") from None
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
+        raise HandoutError(f"{path} is JSON but not a notebook (a notebook is an object with a list of cells): "
+                           "give an .ipynb file saved by Jupyter")
+
+
+def _why(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # --------------------------------------------------------------------------- the whole handout
@@ -238,17 +284,28 @@ def title_of(notebook: dict, fallback: str) -> str:
 
 
 def write_handout(notebooks: Sequence[Path], out: Path) -> list[Page]:
-    """Write one page per notebook and the index into ``out``; every target is checked before anything is written."""
+    """Write one page per notebook and the index into ``out``. Every target is checked and every page made
+    before anything is written, then all are written in one step; a failure (an unreadable notebook, an
+    interrupt) leaves ``out`` as it was: a folder it made is removed, an existing one keeps its files."""
     exporter = _exporter()  # a missing nbconvert is said before anything is made
-    out = output_folder(out)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HandoutError(f"--out {out} is a file, not a folder: give a folder for the handout")
+    made = new_folders(out)
     for target in [out / f"{p.stem}.html" for p in notebooks] + [out / "index.html"]:
         check_ours(target)
-    pages = []
+    pages, bodies = [], {}
     for path in notebooks:
         body, notebook = render(path, exporter)
-        target = write_atomically(out / f"{path.stem}.html", body)
-        pages.append(Page(target, path, title_of(notebook, path.stem), count_figures(notebook)))
-    write_atomically(out / "index.html", index_page(pages))
+        bodies[out / f"{path.stem}.html"] = body
+        pages.append(Page(out / f"{path.stem}.html", path, title_of(notebook, path.stem), count_figures(notebook)))
+    bodies[out / "index.html"] = index_page(pages)
+    try:
+        output_folder(out)
+        write_all_atomically(bodies)
+    except BaseException:
+        remove_new(made, list(bodies) if made else [])
+        raise
     return pages
 
 

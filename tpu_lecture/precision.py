@@ -10,7 +10,10 @@ above 65504. Everything here is numpy plus ml_dtypes (numpy's bfloat16 type); no
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import ml_dtypes
@@ -76,32 +79,130 @@ FORMATS = {fmt: format_info(fmt) for fmt in FORMAT_NAMES}
 
 
 # ---------------------------------------------------------------------------------------------
-# Rounding float32 to bfloat16 with integer operations
+# Rounding to bfloat16 with integer operations, from any precision
 # ---------------------------------------------------------------------------------------------
+
+_EXACT_IN_FLOAT64 = 2**53  # every integer up to this size is a float64
 
 
 def _real_array(x: Any, name: str = "x") -> np.ndarray:
-    array = np.asarray(x)
-    if array.dtype == ml_dtypes.bfloat16:
-        return array.astype(np.float32)
+    """``x`` as an array of real numbers: float16/32/64, bfloat16 (and ml_dtypes' other small floats) as
+    float32, integers as they are, Python numbers of any size (ints, Fractions, Decimals) as an object array."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, whose hidden values would be rounded as if they were there: "
+                        f"pass {name}.filled(value) for the value they stand for, or {name}.compressed()")
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError) as error:  # NumPy's words for a ragged list
+        raise TypeError(f"{name} must hold real numbers in a rectangular array, and it is ragged (rows of "
+                        f"different lengths, or a list inside a list): give every row the same length") from error
+    if array.dtype.type.__module__.startswith("ml_dtypes"):
+        return _ml_dtypes_array(array, name)
+    if array.dtype == object:
+        for value in array.flat:
+            if isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)):
+                raise TypeError(f"{name} must hold real numbers, got {value!r:.40} of type {type(value).__name__}: "
+                                "pass floats or ints")
+        return array
     if array.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype} (from {type(x).__name__})")
     return array
 
 
-def to_bfloat16(x: Any) -> Any:
-    """Round float32 values to the nearest bfloat16 (ties to even), returned as float32 values.
+def _ml_dtypes_array(array: np.ndarray, name: str) -> np.ndarray:
+    """An array of one of ml_dtypes' types, as float32 or int64 (each holds every value exactly)."""
+    try:
+        ml_dtypes.finfo(array.dtype)
+        return array.astype(np.float32)
+    except ValueError:
+        pass
+    try:
+        ml_dtypes.iinfo(array.dtype)
+        return array.astype(np.int64)
+    except ValueError:
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}") from None
 
-    The float32 bit pattern is split in two halves: the high 16 bits are the bfloat16, the low 16
-    bits are what is dropped. Adding 0x7FFF (plus 1 if the kept half is odd) carries into the high
-    half exactly when the dropped half is more than a half ulp, or exactly half with an odd kept
-    half: round to nearest, ties to even. Overflow carries into the exponent and gives infinity, as
-    it should. NaN is kept a (quiet) NaN with its sign: without that, rounding could turn a NaN
-    with a small payload into infinity.
+
+def _odd_float64(array: np.ndarray) -> np.ndarray:
+    """``array`` as float64, rounded to odd where float64 cannot hold a value exactly (integers past 2**53,
+    long doubles, Fractions): truncated, with the last mantissa bit set when anything was cut off.
+
+    Rounding to odd keeps the fact that something was dropped, so rounding the result again, to nearest, to a
+    format at least two bits narrower (float32, float16, bfloat16) gives the same as rounding the original
+    once: no double rounding. Exact values (float16/32/64, smaller integers) pass through unchanged.
     """
+    if array.dtype.kind == "f" and array.dtype.itemsize <= 8:
+        with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN
+            return array.astype(np.float64)
+    if array.dtype.kind in "iu":
+        if array.size == 0 or (array.min() > -_EXACT_IN_FLOAT64 and array.max() < _EXACT_IN_FLOAT64):
+            return array.astype(np.float64)
+        values = array.ravel().tolist()  # Python ints, exact
+    else:  # long doubles, or Python numbers in an object array
+        values = list(array.ravel())
+    return np.array([_odd_float64_scalar(v) for v in values], dtype=np.float64).reshape(array.shape)
+
+
+def _odd_float64_scalar(value: Any) -> float:
+    """One real number as a float64, rounded to odd (exact where it can be)."""
+    try:
+        numerator, denominator = value.as_integer_ratio()
+    except (OverflowError, ValueError):  # inf or NaN
+        return float(value)
+    except AttributeError:
+        ratio = Fraction(value)
+        numerator, denominator = ratio.numerator, ratio.denominator
+    numerator, denominator = int(numerator), int(denominator)
+    if numerator == 0:
+        return float(value)  # keeps the sign of a -0.0
+    sign, numerator = (-1.0 if numerator < 0 else 1.0), abs(numerator)
+    exponent = numerator.bit_length() - denominator.bit_length()  # 2**exponent <= |value| < 2**(exponent + 1)
+    if (numerator < denominator << exponent) if exponent >= 0 else (numerator << -exponent < denominator):
+        exponent -= 1
+    if exponent > 1023:  # beyond float64, and far beyond every 16-bit format
+        return sign * math.inf
+    shift = max(exponent - 52, -1074)  # 53 significant bits, or float64's subnormal step
+    kept, rest = divmod(numerator, denominator << shift) if shift >= 0 else divmod(numerator << -shift, denominator)
+    return sign * math.ldexp(float(kept | (1 if rest else 0)), shift)
+
+
+def _odd_float32(x: Any) -> np.ndarray:
+    """``x`` as float32, rounded to odd from its own precision (exact for float32, float16, bfloat16)."""
+    array = _real_array(x)
+    if array.dtype.kind == "f" and array.dtype.itemsize <= 4:  # float32 holds every such value: no rounding
+        with np.errstate(invalid="ignore"):
+            return array.astype(np.float32)
+    wide = _odd_float64(array)
     with np.errstate(over="ignore", invalid="ignore"):
-        f32 = np.asarray(_real_array(x), dtype=np.float32)
-    bits = f32.view(np.uint32)
+        nearest = wide.astype(np.float32)
+    inexact = (nearest.astype(np.float64) != wide) & ~np.isnan(wide)
+    if not inexact.any():
+        return nearest
+    beyond = np.abs(nearest.astype(np.float64)) > np.abs(wide)  # rounded away from zero: step back
+    truncated = np.where(inexact & beyond, np.nextafter(nearest, np.float32(0)), nearest).astype(np.float32)
+    bits = truncated.view(np.uint32) | inexact.astype(np.uint32)
+    return bits.view(np.float32)
+
+
+def to_float16(x: Any) -> Any:
+    """Round to the nearest float16 (ties to even) from the input's own precision, as float16 values."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = _odd_float64(_real_array(x)).astype(np.float16)
+    return result[()] if result.ndim == 0 else result
+
+
+def to_bfloat16(x: Any) -> Any:
+    """Round to the nearest bfloat16 (ties to even), returned as float32 values.
+
+    A float32 bit pattern is split in two halves: the high 16 bits are the bfloat16, the low 16 bits are
+    what is dropped. Adding 0x7FFF (plus 1 if the kept half is odd) carries into the high half exactly
+    when the dropped half is more than a half ulp, or exactly half with an odd kept half: round to
+    nearest, ties to even. Overflow carries into the exponent and gives infinity, as it should. NaN is
+    kept a (quiet) NaN with its sign: without that, rounding could turn a NaN with a small payload into
+    infinity. A wider input (a float64, a Python number) is first brought to float32 rounded to odd, so
+    that it is rounded once, from its own precision: 1 + 2⁻⁸ + 2⁻³⁰ is above the tie and becomes 1.0078125.
+    """
+    bits = _odd_float32(x).view(np.uint32)
     lsb = (bits >> np.uint32(16)) & np.uint32(1)
     with np.errstate(over="ignore"):
         rounded = (bits + np.uint32(0x7FFF) + lsb) & np.uint32(0xFFFF0000)
@@ -117,17 +218,17 @@ def to_bfloat16(x: Any) -> Any:
 
 
 def _stored(value: Any, fmt: str) -> tuple[int, float]:
-    """(bit pattern, value actually stored) of ``value`` in ``fmt``; bfloat16 is made from float32,
-    as an accelerator does."""
+    """(bit pattern, value actually stored) of one number in ``fmt``, rounded once from its own precision."""
     _dtype(fmt)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if fmt == "float16":
-            half = np.float16(value)
-            return int(half.view(np.uint16)), float(half)
-        single = np.float32(value)
+    array = _real_array(value, "value")
+    if fmt == "float16":
+        half = np.float16(to_float16(array))
+        return int(half.view(np.uint16)), float(half)
     if fmt == "bfloat16":
-        single = to_bfloat16(single)
+        single = np.float32(to_bfloat16(array))
         return int(single.view(np.uint32)) >> 16, float(single)
+    with np.errstate(over="ignore", invalid="ignore"):
+        single = np.float32(_odd_float64(array).astype(np.float32)[()])
     return int(single.view(np.uint32)), float(single)
 
 
@@ -174,8 +275,9 @@ def bit_fields(value: float, fmt: str = "bfloat16") -> BitFields:
     array = _real_array(value, "value")
     if array.size != 1:
         raise ValueError(f"bit_fields takes one number, got an array of shape {array.shape}")
-    value = float(array.astype(np.float64).item())
-    pattern, stored = _stored(value, fmt)
+    element = array.reshape(())[()]
+    pattern, stored = _stored(element, fmt)
+    value = float(_odd_float64(array.reshape(1))[0])
     text = format(pattern, f"0{info.bits}b")
     return BitFields(fmt, value, stored, text[0], text[1 : 1 + info.exponent_bits], text[1 + info.exponent_bits :])
 
@@ -205,28 +307,48 @@ def _relative_error(stored: float, value: float) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _outcome(value: float, stored: float, fmt: str) -> str:
-    if math.isnan(value):
+def _outcome(value: Any, stored: float, fmt: str) -> str:
+    """What storing ``value`` (compared exactly, as the number it is) did to it."""
+    if value != value:  # NaN, of any type
         return "nan"
-    if math.isinf(stored) and not math.isinf(value):
+    if _is_infinite(value):
+        return "exact"
+    if math.isinf(stored):
         return "overflow"
-    if stored == 0 and value != 0:
+    exact = _exact(value)  # compared as numbers, not after NumPy turned an int64 into a float64
+    if stored == 0 and exact != 0:
         return "underflow"
     if stored != 0 and abs(stored) < FORMATS[fmt].smallest_normal:
         return "subnormal"
-    return "exact" if stored == value else "rounded"
+    return "exact" if Fraction(stored) == exact else "rounded"
+
+
+def _exact(value: Any) -> Fraction:
+    """A finite real number (Python, NumPy or Decimal) as the exact fraction it is."""
+    try:
+        return Fraction(*value.as_integer_ratio())
+    except AttributeError:
+        return Fraction(value)
+
+
+def _is_infinite(value: Any) -> bool:
+    try:
+        return math.isinf(value)
+    except OverflowError:  # an int too large for a float is still finite
+        return False
 
 
 def cast_report(values: Any) -> list[dict[str, Any]]:
     """Each value stored in every format, and what happened to it there: 'exact', 'rounded',
     'subnormal' (fewer significant bits), 'overflow' (became inf) or 'underflow' (became 0)."""
     rows = []
-    for value in np.asarray(_real_array(values, "values"), dtype=np.float64).ravel():
-        row: dict[str, Any] = {"value": float(value)}
+    array = _real_array(values, "values")
+    for element, wide in zip(array.ravel(), _odd_float64(array).ravel().tolist(), strict=True):
+        row: dict[str, Any] = {"value": wide}
         for fmt in FORMAT_NAMES:
-            stored = _stored(float(value), fmt)[1]
+            stored = _stored(element, fmt)[1]
             row[fmt] = stored
-            row[f"{fmt}_outcome"] = _outcome(float(value), stored, fmt)
+            row[f"{fmt}_outcome"] = _outcome(element, stored, fmt)
         rows.append(row)
     return rows
 
@@ -257,7 +379,7 @@ def _matrices(A: Any, W: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"A is {a.shape[0]}x{a.shape[1]} but W is {w.shape[0]}x{w.shape[1]}: inner sizes must match"
         )
-    return a.astype(np.float32), w.astype(np.float32)
+    return a, w
 
 
 def mxu_matmul(A: Any, W: Any) -> np.ndarray:
@@ -342,8 +464,10 @@ def matmul_error(A: Any, W: Any) -> MatmulError:
     """Compare the MXU rule (bf16 inputs, fp32 accumulation) and all-bf16 arithmetic with float32
     and float64 products of the original inputs."""
     a, w = _matrices(A, W)
-    reference32 = float32_sums(a, w)  # a float32 product in one fixed order, the same on every machine
-    reference64 = np.matmul(np.asarray(A, dtype=np.float64), np.asarray(W, dtype=np.float64))
+    a64, w64 = _odd_float64(a), _odd_float64(w)
+    with np.errstate(over="ignore"):  # a float32 product in one fixed order, the same on every machine
+        reference32 = float32_sums(a64.astype(np.float32), w64.astype(np.float32))
+    reference64 = np.matmul(a64, w64)
     mxu, bf16 = mxu_matmul(a, w), bfloat16_matmul(a, w)
     return MatmulError(
         shape=(a.shape[0], a.shape[1], w.shape[1]),

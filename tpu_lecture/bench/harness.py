@@ -26,7 +26,7 @@ from typing import Any
 from tpu_lecture import hardware
 from tpu_lecture.bench import peaks
 from tpu_lecture.bench.record import BenchmarkResult, format_seconds
-from tpu_lecture.checks import one_of, positive, whole_number
+from tpu_lecture.checks import one_of, positive, storable, whole_number
 from tpu_lecture.runtime import runtime
 from tpu_lecture.runtime.machine import Device, host_cpu_name
 
@@ -86,6 +86,7 @@ def benchmark(
     repeats = Repeats.checked(warmup, repeat, target_time, min_repeat, max_repeat)
     work = {"flops": _amount("flops", flops), "bytes_moved": _amount("bytes", bytes), "items": _amount("items", items)}
     _check_sync_and_device(sync, framework, device, info)
+    storable("info", dict(info or {}))  # a value no results file can keep is refused now, not after the timing
     timing = _time(fn, args, name, repeats, sync, framework, timer)
     found = timing.framework or runtime.framework_of(timing.out) or runtime.PYTHON
     extra = _info_fields(info)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tpu_lecture import hardware
+from tpu_lecture import files, hardware
 from tpu_lecture.bench import matrix_ops, peaks, schema
 from tpu_lecture.bench.record import BenchmarkResult, usable
 
@@ -102,14 +102,24 @@ def save_results(results: BenchmarkResult | Iterable[BenchmarkResult], path: str
     for r in results:
         if not isinstance(r, BenchmarkResult):
             raise TypeError(f"save_results takes BenchmarkResult objects, not {type(r).__name__}")
+        record = r.to_dict()
         try:
-            lines.append(json.dumps(r.to_dict(), allow_nan=False) + "\n")
+            line = json.dumps(record, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise TypeError(f"result {r.name!r} holds a value JSON cannot store ({error}): keep params and "
                             "reported to numbers, strings, lists and dicts") from error
+        try:  # what is saved must load: the loader's schema, checked before anything is written
+            schema.validate(record)
+        except schema.RecordError as error:
+            raise ValueError(f"result {r.name!r} would not load back ({error}): nothing was saved; fix that "
+                             "field first") from None
+        lines.append(line + "\n")
     path = Path(path)
     data = "".join(lines).encode("utf-8")
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise files.explained(error, path, "cannot append results to") from None
     try:
         _lock(fd)
         if not _ends_a_line(fd):
@@ -153,7 +163,7 @@ def load_results(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list
         try:
             raw = path.read_bytes()
         except OSError as error:
-            raise OSError(f"cannot read results file {path}: {error.strerror or error}") from error
+            raise files.explained(error, path, "cannot read results file") from error
         if raw.startswith(codecs.BOM_UTF8):  # an editor's byte-order mark before the first record
             raw = raw[len(codecs.BOM_UTF8):]
         for number, line in enumerate(raw.split(b"\n"), start=1):

@@ -11,6 +11,7 @@ exactly, only more slowly, as it does sympy symbols.
 from __future__ import annotations
 
 import numbers
+from decimal import Decimal
 
 import numpy as np
 
@@ -31,8 +32,17 @@ def prepare(A, W) -> tuple[np.ndarray, np.ndarray, np.dtype]:
 
 
 def as_matrix(X, name: str) -> np.ndarray:
-    """``X`` as a non-empty 2-D array of a supported dtype, or an error that says what to change."""
-    X = np.asarray(X)
+    """``X`` as a non-empty 2-D array of a supported dtype, or an error that says what to change.
+
+    Only what the simulator can read exactly gets through: a masked array (whose mask it would ignore), a
+    ragged list, a list that NumPy would read with a common dtype that changes some value (a big int beside a
+    float) are refused with the reason and the fix, never run on different numbers than the ones given.
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, and the simulator has no masked values (it would use the "
+                        f"hidden ones): pass {name}.filled(0) to count masked entries as 0, as np.ma.dot does, "
+                        "or remove them")
+    X = _exact_array(X, name)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix but has shape {X.shape}: "
                          f"reshape it, e.g. {name}.reshape(1, -1) for one row")
@@ -42,11 +52,43 @@ def as_matrix(X, name: str) -> np.ndarray:
     return X
 
 
+def _exact_array(X, name: str) -> np.ndarray:
+    """``np.asarray(X)``, refused where it is ragged or where NumPy's common dtype changed a value of a list."""
+    if isinstance(X, np.ndarray):
+        return np.asarray(X)  # a subclass (np.matrix) as a plain array: its * and indexing mean other things
+    try:
+        array = np.asarray(X)
+    except (ValueError, TypeError):  # NumPy's words for a ragged list
+        raise ValueError(f"{name} is not a rectangular matrix (its rows differ in length, or an entry is itself "
+                         "a list or matrix): give every row the same number of plain entries") from None
+    if array.dtype != object and isinstance(X, (list, tuple)):
+        _check_unchanged(X, array, name)
+    return array
+
+
+def _check_unchanged(X, array: np.ndarray, name: str) -> None:
+    """Every entry of the list ``X`` as the number it was (no int rounded to a float on the way in)."""
+    originals = np.asarray(X, dtype=object)
+    if originals.shape != array.shape:
+        return
+    for given, read in zip(originals.flat, array.flat, strict=True):
+        given = given.item() if isinstance(given, np.generic) else given
+        read = read.item()
+        if given != read and not (given != given and read != read):  # NaN reads as NaN
+            raise ValueError(f"{name} holds {given!r:.40}, which NumPy reads as {read!r:.40} when it makes one "
+                             f"{array.dtype} array of the list: pass np.array({name}, dtype=object) to keep every "
+                             "value exactly, or make the entries one kind of number")
+
+
 def _check_dtype(X: np.ndarray, name: str) -> None:
     if X.dtype == object:
-        bad = next((x for x in X.flat if not _is_symbolic_or_number(x)), None)
-        if bad is not None:
-            raise TypeError(f"{name} holds {bad!r} of type {type(bad).__name__}: the simulator takes {SUPPORTED}")
+        for x in X.flat:
+            if isinstance(x, Decimal):
+                raise TypeError(f"{name} holds the Decimal {x!r:.40}, whose products round to the decimal context's "
+                                f"28 digits: pass Fraction(value) for exact arithmetic, or float(value)")
+            if not _is_symbolic_or_number(x):
+                raise TypeError(f"{name} holds {x!r:.40} of type {type(x).__name__}: the simulator takes "
+                                f"{SUPPORTED}; replace it by a number (or a sympy symbol)")
         return
     if X.dtype.kind == "b":
         raise TypeError(f"{name} is boolean: convert it with {name}.astype(int) first")
@@ -56,11 +98,13 @@ def _check_dtype(X: np.ndarray, name: str) -> None:
 
 
 def _is_symbolic_or_number(x) -> bool:
-    if isinstance(x, bool):
+    """A real number the PEs can multiply and add exactly as Python does, or a sympy expression. Decimals are
+    out: their products round to 28 digits and they do not mix with floats."""
+    if isinstance(x, (bool, np.bool_)):
         return False
-    if isinstance(x, numbers.Number) and not isinstance(x, complex):
+    if isinstance(x, numbers.Real):
         return True
-    return type(x).__module__.startswith("sympy")
+    return type(x).__module__.startswith("sympy") and not hasattr(x, "shape")  # a sympy Matrix is not an entry
 
 
 def _is_bfloat16(dtype: np.dtype) -> bool:
