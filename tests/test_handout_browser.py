@@ -48,8 +48,9 @@ def handout_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def offline_page():
-    with bs.chromium(MISSING, "the handout test") as chromium:
+    with bs.cpu_burners(), bs.chromium(MISSING, "the handout test") as chromium:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(bs.PATIENCE * 1000)
         context.route(re.compile(r"^(?!file:).*"), lambda route: route.abort())  # the network is cut for the pages
         try:
             yield context.new_page()
@@ -90,5 +91,5 @@ def check_animation_plays(page, name: str) -> None:
     image.scroll_into_view_if_needed()
     before = image.get_attribute("src")
     page.get_by_title("Next frame").first.click()
-    bs.wait_for(lambda: image.get_attribute("src") != before, 5,
+    bs.wait_for(lambda: image.get_attribute("src") != before, bs.PATIENCE,
                 lambda: f"{name}: 'Next frame' did not change the HTML animation offline", page)

@@ -38,14 +38,14 @@ RAW_TEX = re.compile(r"\\(begin|cdot|frac|lceil|rceil)\b|\$[^$\s][^$\n]*\\[a-z]+
 
 @pytest.fixture(scope="module")
 def browser():
-    with bs.chromium(MISSING, "the slideshow test") as chromium:
+    with bs.cpu_burners(), bs.chromium(MISSING, "the slideshow test") as chromium:
         yield chromium
 
 
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport=PROJECTOR)
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(bs.PATIENCE * 1000)
     try:
         yield context.new_page()
     finally:
@@ -84,15 +84,32 @@ def start_slideshow(page, server: bs.JupyterServer, notebook: Path):
     assert button.count(), "the notebook's toolbar has no RISE button: is jupyterlab-rise enabled?"
     button.first.click()
     iframe = page.locator(".jp-MainAreaWidget iframe").first
-    iframe.wait_for(state="attached", timeout=60_000)
+    bs.wait_for(lambda: iframe.count() and iframe.element_handle().content_frame(), bs.PATIENCE,
+                lambda: "RISE's button opened no slideshow frame", page)
     frame = iframe.element_handle().content_frame()
-    frame.locator(".reveal .slides section.present").first.wait_for(timeout=60_000)
+    bs.wait_for(lambda: frame.locator(".reveal .slides section.present").count(), bs.PATIENCE,
+                lambda: "the slideshow shows no slide (.reveal .slides section.present)", page)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^View$")).first.click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Full screen slideshow$")).first.click()
-    bs.wait_for(lambda: frame.evaluate("() => !!document.fullscreenElement"), 10,
+    bs.wait_for(lambda: frame.evaluate("() => !!document.fullscreenElement"), bs.PATIENCE,
                 lambda: "View > Full screen slideshow did not fill the screen", page)
-    page.wait_for_timeout(500)  # reveal lays the slide out again at the new size
+    bs.wait_for(lambda: laid_out(frame), bs.PATIENCE,
+                lambda: "reveal did not lay the slide out at the full screen's size", page)
     return frame
+
+
+def laid_out(frame) -> bool:
+    """Reveal has laid the slide out for the window it fills: the window is the projector's size and the slide's
+    box stays the same over two painted frames."""
+    def box():
+        bs.next_animation_frame(frame)
+        return frame.evaluate("""() => {
+            const s = document.querySelector('.reveal .slides > section.present');
+            const r = s ? s.getBoundingClientRect() : null;
+            return [innerWidth, innerHeight, r && Math.round(r.width), r && Math.round(r.height)];
+        }""")
+    first = box()
+    return first[:2] == [PROJECTOR["width"], PROJECTOR["height"]] and first[2] and box() == first
 
 
 def present(frame):
@@ -114,14 +131,29 @@ def check_fits(frame, what: str) -> None:
     assert box["bottom"] <= box["viewport"] and box["page"] <= box["viewport"], f"{what} overflows the screen {box}"
 
 
+POSITION = """() => {
+    const slide = document.querySelector('.reveal .slides > section.present');
+    const sub = slide && slide.querySelector(':scope > section.present');
+    const at = el => el ? [...el.parentElement.children].indexOf(el) : -1;
+    return [at(slide), at(sub), (sub || slide) ? (sub || slide).querySelectorAll('.fragment.visible').length : 0];
+}"""
+
+
 def next_slide_with(page, frame, css: str, most: int = 80) -> int:
-    """Press Space (RISE's 'next') until the subslide on screen holds ``css``; how many presses it took."""
+    """Press Space (RISE's 'next') until the subslide on screen holds ``css``; how many presses it took.
+
+    After each press the test waits until reveal has moved (another slide, subslide or fragment on screen), so a
+    slow machine never has a press land before the last one took effect."""
     for presses in range(most):
         if present(frame).locator(css).count():
             return presses
+        before = frame.evaluate(POSITION)
         frame.locator(".reveal").first.focus()
         page.keyboard.press("Space")
-        page.wait_for_timeout(150)
+        bs.wait_for(lambda before=before: frame.evaluate(POSITION) != before, bs.PATIENCE,
+                    lambda before=before: f"Space did not move the slideshow on from {before} (looking for {css})",
+                    page)
+        bs.wait_for(lambda: laid_out(frame), bs.PATIENCE, lambda: "reveal did not lay the new slide out", page)
     raise AssertionError(f"no slide among the first {most} holds {css}")
 
 
@@ -181,6 +213,7 @@ def check_animation_steps(page, frame, shots: bs.Shots) -> None:
     before = (int(slider.input_value()), image.get_attribute("src"))
     shots.take(page, "animation-slide")
     movie.locator("button[onclick*='next_frame']").first.click()
-    bs.wait_for(lambda: int(slider.input_value()) == before[0] + 1 and image.get_attribute("src") != before[1], 10,
+    bs.wait_for(lambda: int(slider.input_value()) == before[0] + 1 and image.get_attribute("src") != before[1],
+                bs.PATIENCE,
                 lambda: f"the animation did not step: frame {slider.input_value()} (was {before[0]})", page)
     shots.take(page, "animation-stepped")
