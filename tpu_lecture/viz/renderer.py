@@ -121,7 +121,7 @@ class FrameRenderer:
             ax.legend(handles=legend_handles(run), loc="upper center", bbox_to_anchor=anchor,
                       bbox_transform=ax.transData, ncol=layout.legend_cols, frameon=False,
                       fontsize=min(11.0, 0.75 * big), handlelength=1.2, columnspacing=1.6, borderaxespad=0,
-                      borderpad=0.2)
+                      borderpad=0.2, labelcolor=TEXT)
 
     # ------------------------------------------------------------------ one cycle
 
