@@ -173,7 +173,8 @@ def _self_contained(html: str) -> str:
     html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
     for icon, glyph in _BUTTON_GLYPHS.items():
         html = html.replace(f'<i class="fa {icon}"></i>', glyph)
-    return html
+    # A screen reader names the frame slider (axe-core: form elements must have labels).
+    return html.replace('<input class="anim-slider"', '<input class="anim-slider" aria-label="frame (cycle)"')
 
 
 def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
