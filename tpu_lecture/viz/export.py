@@ -174,7 +174,7 @@ def _self_contained(html: str) -> str:
     for icon, glyph in _BUTTON_GLYPHS.items():
         html = html.replace(f'<i class="fa {icon}"></i>', glyph)
     # A screen reader names the frame slider (axe-core: form elements must have labels).
-    return html.replace('<input class="anim-slider"', '<input class="anim-slider" aria-label="frame (cycle)"')
+    return re.sub(r'<input(?=[^>]*class="anim-slider")', '<input aria-label="frame (cycle)"', html)
 
 
 def save_animation(run, path, fps: float = 2.0, dpi: int = 100) -> Path:
