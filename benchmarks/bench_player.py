@@ -1,13 +1,14 @@
 """How fast is the step-through player, and how long does a GIF for slides take?
 
-Goals (issues 3 and 11), on a 2-core machine:
-- 8×8 array: from setting the slider's value to the new PNG bytes being in the Image widget, under
-  100 ms per frame with the shadow registers and the control signal drawn (the weight-stationary runs
-  load their tiles cycle by cycle; "ws two folds" loads the next tile while the first one computes),
-  so that Play at 10 frames per second is smooth. Measured three ways: the first
-  visit of every cycle (a new player, no text rasterized yet), a revisit with the PNG cache emptied
-  (each text already rasterized once), and a revisit served from the player's PNG cache.
-- 4×4 array: ``save_animation(run, "x.gif")`` under 10 seconds.
+Goals (issue 22, "seen from the back row"), on a 2-core machine:
+- 8×8 array: from setting the slider's value to the new PNG bytes being in the Image widget, at most
+  30 ms of CPU time per frame on the first visit of each cycle, weight-stationary with the shadow registers and
+  the control signal drawn (its tiles load cycle by cycle; "two folds" loads the next tile while the first
+  one computes), so that Play at 10 frames per second leaves headroom and a scrubbed slider keeps up. CPU time
+  is the goal's measure because other work on a shared machine stretches the wall time; both are printed.
+  Measured three ways: the first visit of every cycle (a new player, no text rasterized yet), a revisit with the
+  PNG cache emptied (each text already rasterized once), and a revisit served from the player's PNG cache.
+- 4×4 array: ``save_animation(run, "x.gif")`` in at most 1 second (wall time).
 
     python benchmarks/bench_player.py [--rounds 3]
 """
@@ -30,8 +31,8 @@ from tpu_lecture.viz.export import save_animation
 from tpu_lecture.viz.player import SystolicPlayer
 from tpu_lecture.viz.textcache import StampText
 
-FRAME_GOAL_MS = 100.0
-GIF_GOAL_S = 10.0
+FRAME_GOAL_MS = 30.0  # CPU time per frame, first visit, 8x8 weight-stationary with loading drawn
+GIF_GOAL_S = 1.0
 
 
 def random_run(size: int, dataflow: str = "ws", seed: int = 0, folds: int = 1):
@@ -69,7 +70,7 @@ def describe(times: list[tuple[float, float]]) -> str:
 
 
 def bench_player(size: int, dataflow: str, rounds: int, folds: int = 1) -> float:
-    """Prints the three timings for one array; returns the worst median of the first visits."""
+    """Prints the three timings for one array; returns the median CPU time of the first visits."""
     run = random_run(size, dataflow, folds=folds)
     forward = list(range(1, run.cycles)) + [0]
     first, fresh, cached, builds = [], [], [], []
@@ -90,7 +91,7 @@ def bench_player(size: int, dataflow: str, rounds: int, folds: int = 1) -> float
     print(f"  first visit of each cycle  {describe(first)}")
     print(f"  revisit, PNG cache emptied {describe(fresh)}")
     print(f"  revisit from the PNG cache {describe(cached)}")
-    return statistics.median(w for w, _ in first)
+    return statistics.median(c for _, c in first)
 
 
 def bench_gif(size: int, rounds: int) -> float:
@@ -122,9 +123,10 @@ def main() -> None:
     bench_player(8, "os", args.rounds)
     bench_player(16, "ws", args.rounds)
     gif_s = bench_gif(4, args.rounds)
-    print(f"goal: 8x8 slider -> new PNG under {FRAME_GOAL_MS:.0f} ms: {frame_ms:.1f} ms median on first visits, "
-          f"{'met' if frame_ms < FRAME_GOAL_MS else 'NOT met'}")
-    print(f"goal: 4x4 GIF under {GIF_GOAL_S:.0f} s: {gif_s:.2f} s, {'met' if gif_s < GIF_GOAL_S else 'NOT met'}")
+    print(f"goal: 8x8 weight-stationary slider -> new PNG in <= {FRAME_GOAL_MS:.0f} ms of CPU time on a first visit: "
+          f"{frame_ms:.1f} ms median (worse of one and two folds), {'met' if frame_ms <= FRAME_GOAL_MS else 'NOT met'}")
+    met = "met" if gif_s <= GIF_GOAL_S else "NOT met"
+    print(f"goal: 4x4 GIF in <= {GIF_GOAL_S:.0f} s: {gif_s:.2f} s median, {met}")
 
 
 if __name__ == "__main__":

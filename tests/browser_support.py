@@ -34,8 +34,13 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 REQUIRE_ENV = "TPU_LECTURE_REQUIRE_BROWSER"  # set by .ci/run: a missing browser fails instead of skipping
+# TPU_LECTURE_BROWSER_BURNERS=2 keeps two processes spinning on the CPU while the browser tests run (issue 19):
+# a busy lecturer's laptop or CI runner. Every wait is on a state (the page's, or a kernel reply), so nothing may
+# depend on how fast the machine is; PATIENCE is the ceiling of every wait for a state that should come.
+BURNERS_ENV = "TPU_LECTURE_BROWSER_BURNERS"
+PATIENCE = float(os.environ.get("TPU_LECTURE_BROWSER_PATIENCE", "180"))
 CYCLE = re.compile(r"cycle (\d+) of (\d+)")
-KERNEL_STATE = re.compile(r"kernel state: cycle (\d+) playing (True|False) fps ([\d.]+)")
+KERNEL_STATE = re.compile(r"kernel state #(\d+): cycle (\d+) playing (True|False) fps ([\d.]+)")
 KERNEL_PREFIX = "tl-browser-test kernel prefix: "
 ALL_CELLS_RAN = "tl-browser-test: every cell ran"
 
@@ -72,6 +77,24 @@ def chromium(why_missing: str | None, what: str) -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def cpu_burners(count: int | None = None) -> Iterator[list[subprocess.Popen]]:
+    """``count`` processes (default: $TPU_LECTURE_BROWSER_BURNERS, else none) that spin on the CPU while the block
+    runs, each stopped by its own PID afterwards: the browser tests must pass on a machine that is busy."""
+    if count is None:
+        raw = os.environ.get(BURNERS_ENV, "0").strip() or "0"
+        if not raw.isdigit():
+            raise ValueError(f"{BURNERS_ENV} is {raw!r}: give a whole number of CPU burners, e.g. 2")
+        count = int(raw)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield burners
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------- the notebook copy
@@ -149,15 +172,18 @@ ipywidgets.Image.open, ipywidgets.Image._should_send_property = _open_and_note_f
 
 
 # A button that asks the kernel where the first player (the notebook's ``player``) thinks it is: its
-# PlayerState, the one source of truth, must agree with what the page shows.
+# PlayerState, the one source of truth, must agree with what the page shows. Each answer is numbered, and the
+# kernel answers only after the messages sent before the click: a reply is the moment the kernel has caught up.
 STATE_PROBE = '''\
+import itertools
 import ipywidgets
 _probe, _probe_out = ipywidgets.Button(description="ask the kernel"), ipywidgets.Label()
 _probe.add_class("tl-state-probe")
 _probe_out.add_class("tl-state-probe-out")
+_asked = itertools.count(1)
 def _read_state(_):
     s = player.state
-    _probe_out.value = f"kernel state: cycle {s.cycle} playing {s.playing} fps {s.fps}"
+    _probe_out.value = f"kernel state #{next(_asked)}: cycle {s.cycle} playing {s.playing} fps {s.fps}"
 _probe.on_click(_read_state)
 ipywidgets.HBox([_probe, _probe_out])'''
 
@@ -188,7 +214,7 @@ class JupyterServer:
 
     def api(self, path: str, method: str = "GET"):
         request = urllib.request.Request(self.url(f"api/{path}"), method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             body = response.read()
         return json.loads(body) if body else None
 
@@ -207,7 +233,7 @@ class JupyterServer:
         self.kernels_seen.update(_children(self.process.pid))
         return kernels
 
-    def wait_kernel_idle(self, timeout: float = 60) -> None:
+    def wait_kernel_idle(self, timeout: float = PATIENCE) -> None:
         """Wait until a kernel exists and every kernel is idle (none starting or busy)."""
         deadline = time.monotonic() + timeout
         states: list[str] = []
@@ -236,7 +262,7 @@ def _children(pid: int) -> dict:
 
 
 @contextmanager
-def jupyter_server(app: str, root_dir: Path, home: Path, timeout: float = 60) -> Iterator[JupyterServer]:
+def jupyter_server(app: str, root_dir: Path, home: Path, timeout: float = PATIENCE) -> Iterator[JupyterServer]:
     """Start ``python -m jupyter {app}`` serving ``root_dir``; always stop it and its kernels."""
     if app not in ("lab", "notebook"):
         raise ValueError(f"app is {app!r}: use 'lab' (JupyterLab) or 'notebook' (Notebook 7)")
@@ -303,18 +329,41 @@ def _stop(server: JupyterServer) -> None:
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: Callable[[], str], page=None):
-    """Poll ``check`` until it returns something truthy; AssertionError saying ``what()`` on timeout."""
+    """Poll ``check`` until it returns something truthy (a state, never a length of time, is waited for).
+
+    After ``timeout`` seconds (a ceiling, generous for a busy machine) an AssertionError says ``what()``, the state
+    that never came; with ``page`` a screenshot of that moment is saved and named in the message.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(what())
+            message = f"{what()} (waited {timeout:.0f} s)"
+            if page is not None:
+                message += f"; screenshot: {failure_shot(page)}"
+            raise AssertionError(message)
         if page is not None:
             page.wait_for_timeout(100)
         else:
             time.sleep(0.1)
+
+
+def failure_shot(page) -> Path | str:
+    """A screenshot of the page (or frame's page) as a wait gave up, under test-artifacts/browser/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"timeout-{time.strftime('%H%M%S')}-{secrets.token_hex(3)}.png"
+    try:
+        (page.page if hasattr(page, "page") and not hasattr(page, "screenshot") else page).screenshot(path=str(path))
+    except Exception as error:  # a crashed page takes none; the message still says what never came
+        return f"none ({type(error).__name__})"
+    return path
+
+
+def next_animation_frame(target) -> None:
+    """Wait until the browser has laid out and painted once more (two animation frames): a state, not a time."""
+    target.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done())))")
 
 
 class Shots:
@@ -338,11 +387,12 @@ def shown_notebook(page):
     return page.locator(".jp-Notebook:visible").first
 
 
-def run_all_cells(page, server: JupyterServer, notebook: Path, timeout: float = 120) -> str:
+def run_all_cells(page, server: JupyterServer, notebook: Path, timeout: float = 5 * PATIENCE) -> str:
     """Open the notebook, run every cell from the Run menu, wait for the last one; the kernel's sys.prefix."""
-    page.goto(server.notebook_url(notebook))
+    page.goto(server.notebook_url(notebook), timeout=PATIENCE * 1000)
     shown = shown_notebook(page)
-    shown.locator(".jp-Cell").first.wait_for(timeout=60_000)
+    wait_for(lambda: shown.locator(".jp-Cell").count(), PATIENCE,
+             lambda: f"{server.app} shows no cell of {notebook.name}", page)
     server.wait_kernel_idle()
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
@@ -381,6 +431,7 @@ class Player:
         """Drag the handle of slider ``css`` (tl-slider, tl-speed) to ``fraction`` of its track (0 left, 1 right)."""
         track = self.root.locator(f".{css} .noUi-base, .{css} .ui-slider").first  # ipywidgets 8, 7
         handle = self.root.locator(f".{css} .noUi-handle, .{css} .ui-slider-handle").first
+        handle.scroll_into_view_if_needed()
         box, grip = track.bounding_box(), handle.bounding_box()
         if not (box and grip):
             raise AssertionError(f"the player's slider .{css} is not on screen")
@@ -405,8 +456,9 @@ class Player:
         """ipywidgets 8 toggles play/pause on the first button; ipywidgets 7 has play, pause, stop, repeat."""
         return self.play_buttons.nth(1) if self.play_buttons.count() == 4 else self.play_buttons.first
 
-    def wait_shown(self, timeout: float = 30) -> None:
-        self.root.wait_for(state="visible", timeout=timeout * 1000)
+    def wait_shown(self, timeout: float = PATIENCE) -> None:
+        wait_for(lambda: self.root.count() and self.root.is_visible(), timeout,
+                 lambda: "the step-through player (.tl-player) is not on screen", self.page)
         self.root.scroll_into_view_if_needed()
         wait_for(lambda: self.frame_loaded() and CYCLE.search(self.caption_text()), timeout,
                  lambda: f"the player shows no frame and caption (caption {self.caption_text()!r})", self.page)
@@ -428,8 +480,12 @@ class Player:
         return bool(self.frame.count()) and self.frame.evaluate("img => img.complete && img.naturalWidth > 0")
 
     def wait_for_change(self, before: tuple[tuple[int, int], str], want: Callable[[int], bool], action: str,
-                        timeout: float = 10) -> tuple[tuple[int, int], str]:
-        """After ``action``, wait until the cycle satisfies ``want`` and a new decoded frame is shown."""
+                        timeout: float = PATIENCE) -> tuple[tuple[int, int], str]:
+        """After ``action``, wait until the cycle satisfies ``want`` and a new decoded frame is shown.
+
+        If that does not come within ``timeout``, the kernel is asked where it is (its reply comes after every
+        message the action caused) and the page is given until it shows the kernel's cycle, so the error says
+        what the player did, not how slow the machine was."""
         (t0, total), src0 = before
 
         def changed():
@@ -442,18 +498,41 @@ class Player:
             frame = "the frame image did not change" if src == src0 else "the frame image changed"
             return f"after {action}: {cycle} (caption {self.caption_text()!r}); {frame}"
 
-        return wait_for(changed, timeout, why, self.page)
+        try:
+            return wait_for(changed, timeout, why, self.page)
+        except AssertionError:
+            if not self.has_probe():
+                raise
+        self.settle()
+        return wait_for(changed, 0, why, self.page)
 
-    def kernel_state(self, timeout: float = 10) -> tuple[int, bool, float]:
+    def has_probe(self) -> bool:
+        return bool(shown_notebook(self.page).locator(".tl-state-probe").count())
+
+    def settle(self) -> tuple[int, bool, float]:
+        """Wait until the kernel has handled everything sent so far (its probe reply) and the page shows the cycle the
+        kernel's PlayerState holds with a decoded frame; returns that state."""
+        kernel = self.kernel_state()
+        wait_for(lambda: self.frame_loaded() and CYCLE.search(self.caption_text())
+                 and self.cycle()[0] == kernel[0], PATIENCE,
+                 lambda: f"the page shows caption {self.caption_text()!r}, the kernel's PlayerState cycle "
+                 f"{kernel[0]}", self.page)
+        return kernel
+
+    def kernel_state(self, timeout: float = PATIENCE) -> tuple[int, bool, float]:
         """(cycle, playing, fps) of the player's PlayerState in the kernel, asked through the probe button."""
         notebook = shown_notebook(self.page)
         out = notebook.locator(".tl-state-probe-out").first
-        before = out.text_content() or "" if out.count() else ""
+
+        def answer():
+            return KERNEL_STATE.search((out.text_content() or "") if out.count() else "")
+
+        asked = int(answer()[1]) if answer() else 0
         notebook.locator(".tl-state-probe").first.click()
-        found = wait_for(lambda: (out.text_content() or "") != before and KERNEL_STATE.search(out.text_content() or ""),
-                         timeout, lambda: f"the kernel did not answer the probe (it shows {out.text_content()!r})",
+        found = wait_for(lambda: (found := answer()) and int(found[1]) > asked and found, timeout,
+                         lambda: f"the kernel did not answer probe #{asked + 1} (it shows {out.text_content()!r})",
                          self.page)
-        return int(found[1]), found[2] == "True", float(found[3])
+        return int(found[2]), found[3] == "True", float(found[4])
 
     def state(self) -> tuple[tuple[int, int], str]:
         return self.cycle(), self.frame_src()

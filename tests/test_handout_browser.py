@@ -1,6 +1,10 @@
 """The handout offline in headless Chromium: every page opens with the network cut (anything but file:// is
 aborted), shows every figure of its stored notebook as a decoded image, draws its math as MathML, and the HTML
-animation of notebook 04 plays. Screenshots go to test-artifacts/browser/handout-*.png.
+animation of notebook 04 plays; every page passes an axe-core accessibility audit (WCAG 2.1 A and AA rules) with no
+serious or critical violation. Screenshots go to test-artifacts/browser/handout-*.png.
+
+axe-core comes from npm, outside the repository: ``npm install --prefix ~/.cache/tpu-lecture-axe axe-core@4``
+(or set TPU_LECTURE_AXE to its axe.min.js). Without it the audit is skipped, or fails where CI requires the browser.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ REQUIRED = bool(os.environ.get(bs.REQUIRE_ENV))  # CI: fail, never skip
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(MISSING is not None and not REQUIRED, reason=MISSING or "")]
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = [name for name, _ in lecture.NOTEBOOKS if (ROOT / "notebooks" / f"{name}.ipynb").exists()]
+AXE = Path(os.environ.get("TPU_LECTURE_AXE") or
+           Path.home() / ".cache" / "tpu-lecture-axe" / "node_modules" / "axe-core" / "axe.min.js")
+AXE_INSTALL = "npm install --prefix ~/.cache/tpu-lecture-axe axe-core@4"
 
 
 def stored_figures(name: str) -> tuple[int, int, bool]:
@@ -48,8 +55,9 @@ def handout_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def offline_page():
-    with bs.chromium(MISSING, "the handout test") as chromium:
+    with bs.cpu_burners(), bs.chromium(MISSING, "the handout test") as chromium:
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(bs.PATIENCE * 1000)
         context.route(re.compile(r"^(?!file:).*"), lambda route: route.abort())  # the network is cut for the pages
         try:
             yield context.new_page()
@@ -90,5 +98,28 @@ def check_animation_plays(page, name: str) -> None:
     image.scroll_into_view_if_needed()
     before = image.get_attribute("src")
     page.get_by_title("Next frame").first.click()
-    bs.wait_for(lambda: image.get_attribute("src") != before, 5,
+    bs.wait_for(lambda: image.get_attribute("src") != before, bs.PATIENCE,
                 lambda: f"{name}: 'Next frame' did not change the HTML animation offline", page)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_page_passes_an_accessibility_audit(handout_dir, offline_page, name):
+    """axe-core's WCAG 2.1 A/AA rules in Chromium: no serious or critical violation (alt texts, contrast, names…)."""
+    if not AXE.is_file():
+        message = f"axe-core is not installed at {AXE}: {AXE_INSTALL}"
+        if REQUIRED:
+            pytest.fail(f"{bs.REQUIRE_ENV} is set, so the accessibility audit must run, but {message}")
+        pytest.skip(message)
+    offline_page.goto((handout_dir / f"{name}.html").as_uri())
+    offline_page.wait_for_load_state("load")
+    offline_page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = offline_page.evaluate("""async () => {
+        const result = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a',
+                                                                               'wcag21aa']}});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+                                            first: v.nodes[0] && v.nodes[0].html.slice(0, 160)}));
+    }""")
+    serious = [v for v in found if v["impact"] in ("serious", "critical")]
+    if serious:
+        bs.Shots(f"handout-axe-{name[:2]}").take(offline_page, "violations")
+    assert not serious, f"{name}: axe-core finds {len(serious)} serious or critical violation(s): {serious}"

@@ -650,3 +650,10 @@ def test_the_player_refuses_runs_too_long_to_watch_before_stepping_them():
     with pytest.raises(ValueError, match="output-stationary loads nothing"):
         animate(*lecture_example(), dataflow="os", load="serial")
     assert animate(*lecture_example(), load="serial").run.loading.name == "serial"
+
+
+def test_the_html_animations_slider_has_a_name_for_screen_readers():
+    """axe-core's 'label' rule: the frame slider of an HTML animation is named (issue 22, the handout's audit)."""
+    run = SystolicArray(2, 2).matmul(*lecture_example(), keep_frames=True)
+    sliders = re.findall(r"<input\b[^>]*\banim-slider\b[^>]*>", animation_html(run))
+    assert sliders and all('aria-label="' in s for s in sliders), sliders

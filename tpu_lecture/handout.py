@@ -43,6 +43,17 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
   .tl-handout-widget img { max-width: 100%; height: auto; }
   .tl-handout-widget figcaption { font-style: italic; color: #555; margin-top: 4px; }
   .tl-tex { color: #8a1c1c; }
+  /* WCAG 2.1 AA (axe-core): prompts and code colours at 4.5:1 or more on their backgrounds, links underlined. */
+  .jp-InputPrompt, .jp-OutputPrompt { color: #4b5563 !important; opacity: 1 !important; }
+  .highlight .m, .highlight .mb, .highlight .mf, .highlight .mh, .highlight .mi, .highlight .il,
+  .highlight .mo { color: #006100 !important; }
+  .highlight .ow, .highlight .nd { color: #7a1fc2 !important; }
+  .highlight .c, .highlight .c1, .highlight .ch, .highlight .cm, .highlight .cpf,
+  .highlight .cs { color: #2f5f5f !important; }
+  .highlight .se, .highlight .sd, .highlight .ne, .highlight .nl, .highlight .ni,
+  .highlight .gr, .highlight .gt, .highlight .err { color: #8a3b00 !important; }
+  .highlight .cp { color: #6b5200 !important; }
+  .jp-RenderedHTMLCommon a, .jp-RenderedMarkdown a { text-decoration: underline !important; }
 </style>
 {%- endblock extra_css -%}
 """

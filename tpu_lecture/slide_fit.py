@@ -27,9 +27,11 @@ class Slide:
     height: int = 720
     max_image_height: int = 400  # rise.css caps every output image at this on a slide,
     max_frame_height: int = 420  # … the player's frame at this, leaving room for its code and controls,
+    frame_height: int = 470  # … or at exactly this (65% of the slide) where its code is hidden (only the player),
+    max_animation_height: int = 440  # … the HTML animation's frame at this one, above its controls,
     code_lines: int = 12  # … code at this many lines (more scroll inside the cell),
     output_lines: int = 22  # … text output at this many,
-    max_html_height: int = 480  # … and HTML output (tables, the animation) at this height
+    max_html_height: int = 560  # … and HTML output (tables, the animation with its controls) at this height
 
     @property
     def budget(self) -> int:
@@ -182,6 +184,12 @@ def cell_height(cell: dict, frames: dict[str, tuple[int, int]], slide: Slide = S
         return markdown_height(source, slide.width) + CELL_GAP
     if cell.get("cell_type") != "code":
         return 0.0
+    if cell.get("metadata", {}).get("jupyter", {}).get("source_hidden", False):
+        # rise.css hides the code and shows a widget's frame at exactly slide.frame_height
+        widget = any(WIDGET_VIEW in o.get("data", {}) for o in cell.get("outputs", []))
+        outputs = sum(slide.frame_height + CONTROLS if WIDGET_VIEW in o.get("data", {}) else
+                      output_height(o, frames, slide) for o in cell.get("outputs", []))
+        return (0 if widget else CODE_PADDING) + outputs + CELL_GAP
     code = min(source.rstrip("\n").count("\n") + 1, slide.code_lines) if source.strip() else 0
     outputs = sum(output_height(o, frames, slide) for o in cell.get("outputs", []))
     return code * CODE_LINE + CODE_PADDING + outputs + CELL_GAP

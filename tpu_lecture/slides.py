@@ -8,7 +8,9 @@ expects no difference. The rules, first match wins (``slideshow.slide_type`` in 
 - the Colab link, the setup and the parameters cells, code cells with nothing to show and empty cells: *skip*
 - a heading (``#``, ``##``) or a closing "**Next:**" line: a new *slide*; a ``###`` heading: a *subslide*
 - a cell that shows a widget (the step-through player): a *subslide* of its own, with the short lead-in
-  above it; whatever follows starts the next *subslide*
+  above it; whatever follows starts the next *subslide*. Where its code only names the widget (``player``), the
+  code is hidden (``jupyter.source_hidden``, a collapsed input in JupyterLab, none on the slide): the slide shows
+  the player, not the line that displays it
 - "Key takeaways" and "Exercises" are one slide each: their code cells are *skipped* (the checks and the
   answer boxes are for students) unless they display the takeaways as markdown; the questions appear one
   click at a time as *fragments*
@@ -76,6 +78,21 @@ RISE_CSS = f"""/* Written by tpu_lecture.slides (scripts/execute_notebooks.py): 
 .reveal .tl-player .tl-frame {{
   max-height: {SLIDE.max_frame_height}px;
 }}
+/* A widget cell whose code is hidden (jupyter.source_hidden) shows no code on its slide, and the player's frame
+   scaled to {SLIDE.frame_height}px, {SLIDE.frame_height / SLIDE.height:.0%} of the slide's height. */
+.reveal .jp-Cell-inputWrapper:has(.jp-InputPlaceholder), .reveal .jp-InputPlaceholder {{
+  display: none;
+}}
+.reveal .jp-CodeCell:has(.jp-InputPlaceholder) .tl-player .tl-frame {{
+  height: {SLIDE.frame_height}px;
+  max-height: {SLIDE.frame_height}px;
+  width: auto;
+}}
+.reveal .jp-OutputArea-output .animation img {{
+  height: {SLIDE.max_animation_height}px;
+  max-height: {SLIDE.max_animation_height}px;
+  width: auto;
+}}
 .reveal .jp-CodeCell .jp-InputArea-editor .cm-editor {{
   max-height: {round(SLIDE.code_lines * 17.5 + 12)}px;
 }}
@@ -140,6 +157,12 @@ def heading_level(cell: dict) -> int:
 
 def shows_widget(cell: dict) -> bool:
     return any(WIDGET_VIEW in o.get("data", {}) for o in cell.get("outputs", []))
+
+
+def only_names_it(cell: dict) -> bool:
+    """A code cell whose whole source is one name (the widget it displays), test markers aside."""
+    lines = [line for line in source_of(cell).splitlines() if line.strip() and not line.startswith("# NBVAL")]
+    return len(lines) == 1 and lines[0].strip().isidentifier()
 
 
 def shows_prose(cell: dict) -> bool:
@@ -339,6 +362,8 @@ def apply(notebook: dict, name: str) -> Deck:
     types = slide_types(cells, widget_frames(notebook))
     for cell, kind in zip(cells, types):
         cell.setdefault("metadata", {})["slideshow"] = {"slide_type": kind}
+        if shows_widget(cell) and only_names_it(cell):
+            cell["metadata"].setdefault("jupyter", {})["source_hidden"] = True
     deck = Deck(name, tuple(types))
     if plan_name(name):
         opening, closing = speaker_notes(name, deck.slides, self_study_titles(cells))

@@ -20,6 +20,7 @@ from PIL import Image
 from tpu_lecture.viz.layout import TITLE_IN, Layout
 from tpu_lecture.viz.style import ACTIVE_EDGE, ACTIVE_FACE, COLORS, CONTROL, IDLE_FACE, LIGHT, NAMES, TEXT
 from tpu_lecture.viz.text import caption, title
+from tpu_lecture.viz.textcache import add_text
 from tpu_lecture.viz.views import CompactView, DetailView
 
 
@@ -90,6 +91,10 @@ class FrameRenderer:
         ax.set_axis_off()
         self._build_frame_text(title, legend, caption_pt)
         self.view = (CompactView if layout.compact else DetailView)(run, layout, ax, self.animated)
+        # The view's boxes change every cycle too: hidden from the background, drawn as one batch per layer.
+        self._batched = getattr(self.view, "boxes", [])
+        if self._batched:
+            self._dynamic += self.view.box_batches()
         self._dynamic.sort(key=lambda artist: artist.get_zorder())
 
     def __repr__(self) -> str:
@@ -108,14 +113,15 @@ class FrameRenderer:
         if with_title:
             ax.text(mid_x, layout.y0 + 0.15 * inch, title(run), ha="center", va="top", fontsize=big, color=TEXT,
                     fontweight="bold", gid="title")
-        self.caption_text = self.animated(ax.text(mid_x, layout.y0 + layout.height - 0.12 * inch, "", ha="center",
-                                                  va="bottom", fontsize=caption_pt or big, color=TEXT, gid="caption"))
+        self.caption_text = self.animated(add_text(ax, mid_x, layout.y0 + layout.height - 0.12 * inch, "",
+                                                   ha="center", va="bottom", fontsize=caption_pt or big, color=TEXT,
+                                                   gid="caption"))
         if with_legend:
             anchor = (mid_x, layout.y0 + TITLE_IN * inch)
             ax.legend(handles=legend_handles(run), loc="upper center", bbox_to_anchor=anchor,
                       bbox_transform=ax.transData, ncol=layout.legend_cols, frameon=False,
                       fontsize=min(11.0, 0.75 * big), handlelength=1.2, columnspacing=1.6, borderaxespad=0,
-                      borderpad=0.2)
+                      borderpad=0.2, labelcolor=TEXT)
 
     # ------------------------------------------------------------------ one cycle
 
@@ -143,21 +149,30 @@ class FrameRenderer:
             artist.draw(renderer)
         return np.asarray(canvas.buffer_rgba())
 
-    def png(self, t: int | None = None) -> bytes:
-        """The figure as PNG bytes after drawing cycle ``t`` (or the cycle shown)."""
+    def image(self, t: int | None = None) -> Image.Image:
+        """The figure as a Pillow image of at most 256 colours after drawing cycle ``t`` (or the cycle shown).
+
+        A frame is a few flat colours and their anti-aliased edges, so a palette loses nothing one can see, and
+        its PNG encodes several times faster and smaller than full colour (a frame for the widget, each GIF frame).
+        """
         pixels = self.rgba(t)
         height, width = pixels.shape[:2]
         image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1).convert("RGB")
+        return image.quantize(256, method=Image.Quantize.FASTOCTREE)
+
+    def png(self, t: int | None = None) -> bytes:
+        """The figure as PNG bytes after drawing cycle ``t`` (or the cycle shown)."""
         out = io.BytesIO()
-        image.save(out, format="png", compress_level=1)
+        self.image(t).save(out, format="png", compress_level=1)
         return out.getvalue()
 
     def _draw_background(self, canvas) -> None:
         """Draw everything that never changes (title, legend, labels) once, and keep its pixels."""
-        shown = [artist.get_visible() for artist in self._dynamic]
-        for artist in self._dynamic:
+        moving = self._dynamic + self._batched
+        shown = [artist.get_visible() for artist in moving]
+        for artist in moving:
             artist.set_visible(False)
         canvas.draw()
         self._background = (canvas.get_renderer(), canvas.copy_from_bbox(self.figure.bbox))
-        for artist, visible in zip(self._dynamic, shown):
+        for artist, visible in zip(moving, shown):
             artist.set_visible(visible)

@@ -12,10 +12,16 @@ large array.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.path import Path
+from matplotlib.transforms import Affine2D
 
 from tpu_lecture.viz.layout import EDGE, Layout
 from tpu_lecture.viz.style import (
@@ -53,6 +59,61 @@ class _Box(FancyBboxPatch):
         return self._outline
 
 
+class _Boxes(Artist):
+    """Many boxes drawn as one layer: on Agg each look (shape, fill, edge, line) is drawn once into a small bitmap
+    and then stamped at every box that has it, like the texts (:mod:`~tpu_lecture.viz.textcache`); rasterizing
+    300 rounded outlines was a third of a frame. The boxes stay ordinary patches in the axes, so their colours and
+    visibility are read and set as before; elsewhere (PDF, SVG) each box draws itself."""
+
+    _stamps: dict[tuple, tuple[np.ndarray, int]] = {}
+
+    def __init__(self, boxes: list, zorder: float):
+        super().__init__()
+        self.boxes = boxes
+        self.set_zorder(zorder)
+        self._placed: tuple | None = None  # (renderer, [(x0, y0, path at the origin, shape) per box])
+
+    def draw(self, renderer) -> None:
+        if not isinstance(renderer, RendererAgg):
+            for box in self.boxes:
+                box.draw(renderer)
+            return
+        if self._placed is None or self._placed[0] is not renderer:
+            self._placed = (renderer, [_placement(box) for box in self.boxes])
+        gc = renderer.new_gc()
+        for box, (x0, y0, path, shape) in zip(self.boxes, self._placed[1]):
+            if not box.get_visible():
+                continue
+            key = (shape, box.get_facecolor(), box.get_edgecolor(), box.get_linewidth(), box.get_linestyle(),
+                   renderer.dpi)
+            if key not in self._stamps:
+                if len(self._stamps) > 2048:
+                    self._stamps.clear()
+                self._stamps[key] = _stamp(box, path, renderer.dpi)
+            image, pad = self._stamps[key]
+            renderer.draw_image(gc, round(x0) - pad, round(y0) - pad, image)
+        gc.restore()
+
+
+def _placement(box) -> tuple[float, float, Path, tuple]:
+    """Where a box sits in pixels (its lower-left corner) and its outline moved to the origin."""
+    path = box.get_transform().transform_path(box.get_path())
+    x0, y0 = path.vertices.min(axis=0)
+    local = Path(path.vertices - (round(x0), round(y0)), path.codes)
+    return x0, y0, local, tuple(np.round(local.vertices, 1).ravel())
+
+
+def _stamp(box, path: Path, dpi: float) -> tuple[np.ndarray, int]:
+    """The box drawn alone on a transparent bitmap (bottom row first), with ``pad`` pixels around its outline."""
+    pad = math.ceil(box.get_linewidth() * dpi / 72) + 2
+    width, height = np.ceil(path.vertices.max(axis=0)).astype(int) + 2 * pad
+    scratch = RendererAgg(int(width), int(height), dpi)
+    face = box.get_facecolor()
+    box._draw_paths_with_artist_properties(scratch, [(path, Affine2D().translate(pad, pad),
+                                                     face if face[3] else None)])
+    return np.ascontiguousarray(np.asarray(scratch.buffer_rgba())[::-1]), pad
+
+
 class DetailView:
     """The artists of a frame in detailed mode: boxes and texts per PE, arrows, queues, outputs.
 
@@ -66,17 +127,24 @@ class DetailView:
         self.loads = run.flow.preloads
         self.lines = _LOADING_LINES if self.loads else _LINES
         self.top_kind = run.stationary if self.loads else self.down
+        self.boxes: list[FancyBboxPatch] = []
         self._build_pes()
         self._build_arrows()
         self._build_queues()
         self._build_outputs()
+
+    def box_batches(self) -> list[_Boxes]:
+        """The boxes as one artist per drawing layer, for a renderer that redraws them every cycle."""
+        layers = sorted({box.get_zorder() for box in self.boxes})
+        return [_Boxes([box for box in self.boxes if box.get_zorder() == z], z) for z in layers]
 
     # ------------------------------------------------------------------ building
 
     def _box(self, x, y, w, h, gid: str, rounding: float = 0.06, **style) -> FancyBboxPatch:
         patch = _Box((x, y), w, h, boxstyle=f"round,pad=0,rounding_size={rounding}", gid=gid, **style)
         self.ax.add_patch(patch)
-        return self.animated(patch)
+        self.boxes.append(patch)
+        return patch
 
     def _text(self, x, y, gid: str, **style):
         return self.animated(add_text(self.ax, x, y, "", ha="center", va="center", gid=gid, **style))
@@ -140,14 +208,14 @@ class DetailView:
         font = layout.font(0.22, layout.value_len, 0.54)
         self.queue = {(i, d): self._slot(-EDGE - (d + 0.5) * slot, i + 0.5, right, f"queue-{i}-{d}", font)
                       for i in range(run.rows) for d in range(depth)}
-        self.queue_more = [self.animated(ax.text(-EDGE - depth * slot, i + 0.5, "…", ha="right", va="center",
-                                                 color=MUTED, fontsize=font)) for i in range(run.rows)]
+        self.queue_more = [self.animated(add_text(ax, -EDGE - depth * slot, i + 0.5, "…", ha="right", va="center",
+                                                  color=MUTED, fontsize=font)) for i in range(run.rows)]
         ax.text(-EDGE, -0.12, f"{NAMES[right]}s waiting\n(row i starts i cycles late)", ha="right", va="bottom",
                 fontsize=label_pt, color=MUTED)
         self.queue_top = {(d, j): self._slot(j + 0.5, -EDGE - (d + 0.5) * slot, self.top_kind, f"queue-top-{d}-{j}",
                                              font) for d in range(top_depth) for j in range(run.cols)}
-        self.queue_top_more = [self.animated(ax.text(j + 0.5, -EDGE - top_depth * slot, "⋮", ha="center",
-                                                     va="bottom", color=MUTED, fontsize=font))
+        self.queue_top_more = [self.animated(add_text(ax, j + 0.5, -EDGE - top_depth * slot, "⋮", ha="center",
+                                                      va="bottom", color=MUTED, fontsize=font))
                                for j in range(run.cols)] if top_depth else []
         if top_depth:
             waiting = (f"next {NAMES[self.top_kind]}s waiting\n(they shift in last row first)" if self.loads
