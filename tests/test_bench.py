@@ -482,8 +482,18 @@ def two_runtimes():
         fake_result(median=0.001, device="NVIDIA H200", device_kind="gpu", framework="jax",
                     framework_version="0.11.2", chip="H200", peak_flops=989e12, peak_bandwidth=4.8e12),
         fake_result("matmul 8x8x8 float32", median=0.0001, device="NVIDIA H200", device_kind="gpu", framework="jax",
-                    framework_version="0.11.2", workload="matmul", shape=(8, 8, 8), flops=1024),
+                    framework_version="0.11.2", workload="matmul", shape=(8, 8, 8), flops=1024, precision="highest"),
     ]
+
+
+def test_a_tf32_run_gets_a_row_of_its_own_not_numpys():
+    tf32 = [*two_runtimes()[:3], fake_result("matmul 8x8x8 float32", median=0.0001, device="NVIDIA H200",
+                                             device_kind="gpu", framework="jax", framework_version="0.11.2",
+                                             workload="matmul", shape=(8, 8, 8), flops=1024)]
+    table = results.compare(tf32)
+    assert table.speedup("matmul 8x8x8 float32", "NVIDIA H200 · jax 0.11.2 · 2026-11-26") is None
+    assert table.speedup("matmul 8x8x8 float32 (TF32)", "NVIDIA H200 · jax 0.11.2 · 2026-11-26") is None
+    assert "100x" not in table.to_text()
 
 
 def test_compare_puts_runtimes_side_by_side_with_speedups():
@@ -578,10 +588,20 @@ def test_results_from_another_runtime_line_up_with_the_reference():
                        device="NVIDIA H100 80GB HBM3", device_kind="gpu", framework="jax", framework_version="0.10.2",
                        date="2026-12-01", flops=2 * n**3, bytes_moved=3 * n * n * 4)
     table = results.compare([*store.reference_results(), mine], baseline="host CPU (16 cores) · numpy")
-    row = dict(table.rows)[f"matmul {n}x{n}x{n} float32"]
+    # a default-precision float32 product on a GPU with TF32 runs in TF32: its row is not NumPy's float32 row
+    row = dict(table.rows)[f"matmul {n}x{n}x{n} float32 (TF32)"]
+    assert mine.case == f"matmul {n}x{n}x{n} float32 (TF32)"
     assert {mine.runtime_label, "NVIDIA H200 · jax 0.11.2 · 2026-11-26",
             "NVIDIA H200 · jax 0.11.2 · 2026-11-26 · size sweep"} <= set(row)
-    assert table.speedup(mine.case, mine.runtime_label) == pytest.approx(2 * n**3 / 1.05e12 / 0.01)
+    assert table.speedup(mine.case, mine.runtime_label) is None  # no TF32 run on the host: no speed-up
+    # the H200's highest-precision product is true float32: it, and only it, sits beside NumPy's
+    float32 = dict(table.rows)[f"matmul {n}x{n}x{n} float32"]
+    assert set(float32) == {"NVIDIA H200 · jax 0.11.2 · 2026-11-26", "host CPU (16 cores) · numpy · 2026-11-26"}
+    assert table.speedup(f"matmul {n}x{n}x{n} float32", "NVIDIA H200 · jax 0.11.2 · 2026-11-26") == pytest.approx(
+        1.05 / (2 * n**3 / 49.6e12), rel=0.01)
+    exact = fake_result(f"matmul {n}x{n}x{n} float32", median=0.01, workload="matmul", size=n, device="NVIDIA H100",
+                        device_kind="gpu", precision="highest", framework="jax", flops=2 * n**3)
+    assert exact.case == f"matmul {n}x{n}x{n} float32"
 
 
 # --- the steps of benchmark() ------------------------------------------------------------------------------
@@ -1043,3 +1063,85 @@ def test_roofs_are_raised_to_the_best_rate_measured_on_arrays_as_large():
     assert raised.memory is faster_add and raised.compute == [faster_matmul]
     assert raised.chip.memory_bandwidth == 12e9 and raised.chip.peak_flops == 150e9
     assert roofs.Roofs(memory, [compute]).raised_by([small_add]).memory is memory
+
+
+# --- like for like: the format as run and the timing rule -------------------------------------------------------
+
+def test_the_format_as_run_is_not_the_dtype_where_the_hardware_rounds():
+    matmul = {"workload": "matmul", "size": 64, "flops": 2 * 64**3}
+    assert fake_result(**matmul).format_as_run == "float32"  # a CPU's float32 product
+    tf32 = fake_result(device="NVIDIA H200", device_kind="gpu", framework="jax", precision="default", **matmul)
+    assert tf32.format_as_run == "tfloat32" and "(TF32)" in tf32.case and "ran in TF32" in repr(tf32)
+    exact = fake_result(device="NVIDIA H200", device_kind="gpu", precision="highest", **matmul)
+    assert exact.format_as_run == "float32"
+    assert fake_result(device="TPU v5 lite", device_kind="tpu", **matmul).format_as_run == "bfloat16"
+    assert fake_result(device="NVIDIA H200", device_kind="gpu").format_as_run == "float32"  # an add: no tensor core
+    assert fake_result(number_format="int8").format_as_run == "int8"
+
+
+def test_a_comparison_of_unlike_results_is_labelled_or_refused():
+    cpu = fake_result("matmul", workload="matmul", median=1.0)
+    tf32 = fake_result("matmul", workload="matmul", median=0.01, device="NVIDIA H200", device_kind="gpu",
+                       framework="jax")
+    ratio = results.speed_ratio(tf32, cpu)
+    assert ratio.unlike == ("TF32 against float32",) and not ratio.conclusive
+    assert "not like for like: TF32 against float32" in str(ratio)
+    with pytest.raises(results.UnlikeComparison, match="TF32 against float32"):
+        results.speed_ratio(tf32, cpu, unlike="refuse")
+    compiling = fake_result(median=2.0, includes_compile=True)
+    scaled = fake_result(median=2.0, extrapolated=True, synchronized=False)
+    assert results.differences(compiling, fake_result()) == ("compile included against compile excluded",)
+    assert results.differences(scaled, fake_result()) == ("unsynchronised against synchronised",
+                                                          "extrapolated against measured")
+    assert results.speed_ratio(fake_result(median=2.0), fake_result()).conclusive
+    assert compiling.case.endswith("(compile included)") and scaled.case.endswith("(extrapolated)")
+    assert scaled.timing_rule == "unsynchronised, compile excluded, extrapolated"
+
+
+def test_a_table_prints_an_inconclusive_speedup_as_inconclusive():
+    base = fake_result(median=1.0, spread=3.0, device="host", framework="numpy")
+    other = fake_result(median=0.5, spread=0.01, device="other", framework="jax")
+    table = results.compare([base, other], baseline="host")
+    assert table.ratio(base.case, other.runtime_label).verdict == "inconclusive"
+    assert table.conclusive_speedup(base.case, other.runtime_label) is None
+    text = table.to_text()
+    assert "inconclusive" in text and "2x" not in text.replace("(noisy)", "")
+    quiet = results.compare([fake_result(median=1.0, device="host"), other], baseline="host")
+    assert "2x" in quiet.to_text() and quiet.conclusive_speedup(base.case, other.runtime_label) == 2
+
+
+def test_plot_speedup_draws_an_inconclusive_speedup_hollow_and_hatched():
+    base = fake_result(median=1.0, spread=3.0, device="host", framework="numpy")
+    other = fake_result(median=0.5, spread=0.01, device="other", framework="jax")
+    fig = plots.plot_speedup([base, other], baseline="host")
+    bars = [p for p in fig.axes[0].patches if p.get_height() > 0]
+    assert len(bars) == 1 and bars[0].get_hatch() == "//" and bars[0].get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("inconclusive" in t for t in labels)
+
+
+def test_every_series_legend_names_its_format_and_timing_rule():
+    tf32 = fake_result("matmul 64", workload="matmul", size=64, median=1e-4, device="NVIDIA H200",
+                       device_kind="gpu", framework="jax", bytes_moved=3 * 64 * 64 * 4, flops=2 * 64**3)
+    scaled = fake_result(size=16, median=1e-3, extrapolated=True)
+    fig = plots.plot_times([tf32, scaled, fake_result()])
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert any("TF32, synced, compiled, measured" in t for t in labels)
+    assert any("float32, synced, compiled, EXTRAPOLATED" in t for t in labels)
+    fig = plots.plot_roofline("H200", [tf32])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("(TF32, synced, compiled, measured)" in t for t in labels)
+    assert any(t.startswith("roof, tfloat32 peak") and t.endswith("(TF32)") for t in labels)
+
+
+def test_a_share_of_a_peak_is_of_the_format_that_ran():
+    from tpu_lecture.bench import peaks
+
+    h200 = hardware.get("H200")
+    assert peaks.share_of_peak(6.7e12, h200, "float32") == pytest.approx(0.1)
+    assert peaks.share_of_peak(49.45e12, h200, "tf32") == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="TPU v5e has no float32 peak"):
+        peaks.share_of_peak(1e12, hardware.get("TPU v5e"), "float32")
+    wrong = fake_result("matmul", workload="matmul", device="NVIDIA H200", device_kind="gpu", framework="jax",
+                        peak_flops=67e12, peak_dtype="float32", flops=1e9)
+    assert wrong.format_as_run == "tfloat32" and wrong.percent_of_peak is None
