@@ -673,6 +673,7 @@ def test_a_training_run_becomes_a_result_scaled_to_a_full_epoch():
                                    per_epoch=50_000, detected=rt, framework="jax",
                                    params={"batch_size": 1024, "series": "synthetic data"}, note="offline")
     assert r.median == pytest.approx(50_000 / report.samples_per_second) and r.derived == ("median",)
+    assert r.extrapolated and r.case == "MLP training epoch, batch 1024 (extrapolated)"
     assert r.samples == () and r.first_call == 9.0 and r.items == 50_000 and r.item_unit == "samples"
     assert (r.device, r.device_kind, r.chip, r.framework) == ("NVIDIA H100 80GB HBM3", "gpu", "H100", "jax")
     assert r.params == {"samples_per_epoch": 4096, "epoch_seconds": [9.0, 2.0, 2.2, 1.8], "keras_backend": "jax",
@@ -686,6 +687,7 @@ def test_a_training_result_at_its_own_size_keeps_its_epochs_and_can_count_flops(
     r = bench.result_from_training(report, name="LSTM", workload="shakespeare_lstm", device="cpu",
                                    flops_per_sample=6e6, framework="tensorflow")
     assert r.derived == () and r.samples == (2.0, 2.2, 1.8) and r.median == pytest.approx(2.0)
+    assert not r.extrapolated
     assert r.items == 409_600 and r.item_unit == "characters" and r.flops == pytest.approx(6e6 * 4096)
     assert r.device_kind == "cpu" and r.peak_is_estimate and r.percent_of_peak > 0
     with pytest.raises(ValueError, match="train at least 2"):
@@ -1145,3 +1147,18 @@ def test_a_share_of_a_peak_is_of_the_format_that_ran():
     wrong = fake_result("matmul", workload="matmul", device="NVIDIA H200", device_kind="gpu", framework="jax",
                         peak_flops=67e12, peak_dtype="float32", flops=1e9)
     assert wrong.format_as_run == "tfloat32" and wrong.percent_of_peak is None
+
+
+def test_the_memory_roof_is_sized_from_the_last_level_cache(tmp_path):
+    from tpu_lecture.bench import roofs
+
+    for index, (level, size) in enumerate([(1, "48K"), (2, "2048K"), (3, "491520K")]):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(f"{level}\n")
+        (folder / "size").write_text(f"{size}\n")
+    cache, source = roofs.last_level_cache(str(tmp_path))
+    assert cache == 480 * 2**20 and source.startswith("L3 of 480 MiB")
+    assert roofs.stream_megabytes(cache) == 960  # copy touches two arrays: 4 x the cache in all
+    fallback, why = roofs.last_level_cache(str(tmp_path / "missing"))
+    assert fallback == roofs.FALLBACK_CACHE and why.startswith("assumed 64 MiB")

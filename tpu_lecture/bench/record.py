@@ -293,9 +293,10 @@ class UnlikeComparison(ValueError):
 
 def differences(this: BenchmarkResult, other: BenchmarkResult) -> tuple[str, ...]:
     """How two results differ in what a fair comparison must share, each as 'this against other': the format
-    as run ('TF32 against float32'), the sync, the compile, measured or extrapolated; () for like with like."""
+    as run ('TF32 against float32', where both are known), the sync, the compile, measured or extrapolated; ()
+    for like with like."""
     found = []
-    if this.format_as_run != other.format_as_run:
+    if None not in (this.format_as_run, other.format_as_run) and this.format_as_run != other.format_as_run:
         found.append(f"{format_label(this.format_as_run)} against {format_label(other.format_as_run)}")
     for (mine, theirs), words in (((this.synchronized, other.synchronized), ("synchronised", "unsynchronised")),
                                   ((this.includes_compile, other.includes_compile),
