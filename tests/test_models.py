@@ -350,3 +350,27 @@ def test_both_models_build_and_train_on_the_jax_backend():
     assert result["mlp"] == 9_108_058 and result["lstm"] == char_closed_form(256, 8, 8, 2)
     assert len(result["text"]) == 12 and all(np.isfinite(result["losses"]))
     assert result["replicas"] == 1  # DataParallel over the one CPU device
+
+
+def test_compiled_writing_samples_what_the_eager_step_predicts():
+    """At a temperature near 0 both ways pick the likeliest byte: the compiled loop (Gumbel-max on device) and the
+    eager step (softmax on the host) must then write the same text, and after new weights, still agree."""
+    model = char_model(embedding_dim=8, rnn_units=16, rnn_layers=2, cell="lstm", seed=3)
+    head = model.get_layer("next_byte_logits")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 1000, bias])  # logits far apart: no near-tie for rounding to flip
+    cold = 1e-3
+    compiled = generate_text(model, "ROMEO:", 150, temperature=cold, seed=0)
+    assert len(compiled) == 150 > models.CHUNK  # more than one call of the writing loop
+    assert compiled == generate_text(model, "ROMEO:", 150, temperature=cold, seed=0, compiled=False)
+    kernel, bias = head.get_weights()
+    bias[ord("z")] = 1e5
+    head.set_weights([kernel, bias])  # a compiled step that kept the old weights would not write z's
+    assert generate_text(model, "ROMEO:", 70, temperature=cold, seed=0) == "z" * 70
+
+
+def test_compiled_writing_is_seeded_and_warm_temperatures_vary():
+    model = char_model(embedding_dim=8, rnn_units=16, rnn_layers=1, cell="gru", seed=0)
+    a = generate_text(model, "ROMEO:", 90, temperature=1.0, seed=7)
+    assert a == generate_text(model, "ROMEO:", 90, temperature=1.0, seed=7)
+    assert a != generate_text(model, "ROMEO:", 90, temperature=1.0, seed=8)
