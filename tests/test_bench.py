@@ -1162,3 +1162,47 @@ def test_the_memory_roof_is_sized_from_the_last_level_cache(tmp_path):
     assert roofs.stream_megabytes(cache) == 960  # copy touches two arrays: 4 x the cache in all
     fallback, why = roofs.last_level_cache(str(tmp_path / "missing"))
     assert fallback == roofs.FALLBACK_CACHE and why.startswith("assumed 64 MiB")
+
+
+def test_the_reference_says_it_was_written_by_hand_and_keeps_one_value_per_case():
+    from tpu_lecture.bench import training
+
+    found = store.reference_results()
+    assert all((r.provenance or "").startswith("written by hand") for r in found)
+    assert all("by hand" in training.measured_by(r) for r in found)
+    values: dict[tuple, set] = {}
+    for r in found:
+        values.setdefault((r.case, r.device, r.framework, r.date), set()).add(round(r.median, 12))
+    assert all(len(v) == 1 for v in values.values()), {k: v for k, v in values.items() if len(v) > 1}
+
+
+def test_the_accelerator_reference_script_records_repeats_sync_versions_and_form_factor():
+    import importlib.util
+    import subprocess
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "accelerator_reference.py"
+    spec = importlib.util.spec_from_file_location("accelerator_reference_facts", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def smi(command, **kwargs):
+        out = ("NVIDIA H200 NVL, 570.86.15, 00000000:19:00.0\n" if "--query-gpu" in " ".join(command)
+               else "| NVIDIA-SMI 570.86.15   Driver Version: 570.86.15   CUDA Version: 12.8 |")
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    facts = script.gpu_facts(smi)
+    assert facts == {"gpu": "NVIDIA H200 NVL", "driver": "570.86.15", "cuda": "12.8", "form_factor": "NVL"}
+    rt = runtime.detect(probes={"tensorflow": lambda: Framework("tensorflow", None), "jax": lambda: Framework(
+        "jax", "0.11.2", (runtime.Device("jax", "gpu", "NVIDIA H200", "gpu:0"),))}, environ={}, modules={})
+    twice = [fake_result("matmul 8", workload="matmul", spread=s, device="NVIDIA H200", device_kind="gpu",
+                         framework="jax", samples=(1e-3,) * 7) for s in (0.3, 0.05)]
+    unsynced = fake_result(synchronized=False, device="NVIDIA H200", device_kind="gpu", framework="jax")
+    stamped = script.stamp([*twice, unsynced], rt, "python -m tpu_lecture bench", "2027-01-15", facts)
+    assert len(stamped) == 2 and stamped[0].spread == 0.05 and "quieter of two" in stamped[0].note
+    first = stamped[0]
+    assert (first.repeats, first.form_factor, first.versions["driver"], first.versions["cuda"]) == (
+        7, "NVL", "570.86.15", "12.8")
+    assert first.sync_method.startswith("block_until_ready") and stamped[1].sync_method.startswith("none")
+    assert first.provenance.startswith("measured by tpu_lecture.bench")
+    assert BenchmarkResult.from_dict(first.to_dict()) == first
+    assert script.gpu_facts(lambda *a, **k: (_ for _ in ()).throw(OSError("no nvidia-smi"))) == {}

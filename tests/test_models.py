@@ -253,6 +253,12 @@ def test_sample_quality_counts_known_words_and_repeats():
     clean = models.sample_quality("Hear me, speak; proceed.", corpus)
     assert clean.known_share == 1.0 and clean.longest_repeat == 1 and "no word twice" in repr(clean)
     assert models.sample_quality("", corpus).known_share == 0.0
+    empty = models.sample_quality("", corpus)
+    assert empty.empty and "EMPTY" in empty.line()
+    looping = models.sample_quality("the counter to the content of the counter and the counter of the sun. ", corpus)
+    assert (looping.top_pair, looping.top_pair_count, looping.longest_repeat) == ("the counter", 3, 1)
+    assert looping.loop_share == pytest.approx(6 / 14) and "'the counter' 3x" in looping.line()
+    assert clean.loop_share == 0 and "no word pair twice" in clean.line()
     assert models.sample_quality("O'er you're.", "o'er you're").known == 2  # apostrophes stay inside words
     with pytest.raises(TypeError, match="sample and corpus must both be str"):
         models.sample_quality(b"bytes", corpus)

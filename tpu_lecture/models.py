@@ -9,6 +9,7 @@ functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import codecs
+import collections
 import re
 import statistics
 import time
@@ -407,22 +408,45 @@ _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
 
 @dataclass(frozen=True, repr=False)
 class SampleQuality:
-    """How much a written sample reads like its corpus: how many of its words the corpus uses too, and the
-    longest run of one word said again and again ("the the the" is a run of 3)."""
+    """How much a written sample reads like its corpus: how many of its words the corpus uses too, the longest
+    run of one word said again and again ("the the the" is a run of 3), and the loops a low temperature falls into
+    ("the counter … the counter …"): the most frequent pair of consecutive words and the share of the sample's
+    words its occurrences cover."""
 
     words: int
     known: int
     longest_repeat: int
     repeated_word: str | None = None
+    top_pair: str | None = None
+    top_pair_count: int = 0
 
     @property
     def known_share(self) -> float:
         return self.known / self.words if self.words else 0.0
 
+    @property
+    def loop_share(self) -> float:
+        """Share of the words inside occurrences of the most frequent word pair (0 where no pair comes twice)."""
+        return 2 * self.top_pair_count / self.words if self.words and self.top_pair_count > 1 else 0.0
+
+    @property
+    def empty(self) -> bool:
+        return self.words == 0
+
+    def line(self) -> str:
+        """One line for under a sample: known words, the longest run, the loop measure; an empty sample said so."""
+        if self.empty:
+            return "an EMPTY sample: no whole word written, nothing to judge"
+        loop = (f"most frequent word pair {self.top_pair!r} {self.top_pair_count}x, covering {self.loop_share:.0%} "
+                "of the words" if self.top_pair_count > 1 else "no word pair twice")
+        return (f"{self.known_share:.0%} of its {self.words} words occur in the training text; longest run of one "
+                f"word: {self.longest_repeat}; {loop}")
+
     def __repr__(self) -> str:
         run = (f"{self.repeated_word!r} {self.longest_repeat}x in a row" if self.repeated_word
                else "no word twice in a row")
-        return f"SampleQuality({self.known}/{self.words} words occur in the corpus = {self.known_share:.0%}; {run})"
+        return (f"SampleQuality({self.known}/{self.words} words occur in the corpus = {self.known_share:.0%}; {run}; "
+                f"loop share {self.loop_share:.0%})")
 
 
 def sample_quality(sample: str, corpus: str) -> SampleQuality:
@@ -439,7 +463,9 @@ def sample_quality(sample: str, corpus: str) -> SampleQuality:
         run = run + 1 if word == before else 1
         if run > longest:
             longest, repeated = run, word
-    return SampleQuality(len(words), sum(w in vocabulary for w in words), longest, repeated)
+    pairs = collections.Counter(f"{a} {b}" for a, b in zip(words, words[1:]))
+    top, count = pairs.most_common(1)[0] if pairs else (None, 0)
+    return SampleQuality(len(words), sum(w in vocabulary for w in words), longest, repeated, top, count)
 
 
 # ----------------------------------------------------------------------------------------- training
