@@ -558,7 +558,8 @@ def test_plot_roofline_draws_a_roof_per_format_and_places_results_under_it():
     assert len(dots) == len(measured) + len(roofs)  # every result, and each roof's ridge point
     by_framework = {}  # one colour per framework; adds drawn as squares, matmuls as circles
     for r in measured:
-        [dot] = [d for d in dots if d.get_xdata()[0] == r.intensity and d.get_ydata()[0] == r.flops_per_s]
+        # the sweep's 8192³ points carry the headline records' values (one value per case): two dots, one place
+        dot = next(d for d in dots if d.get_xdata()[0] == r.intensity and d.get_ydata()[0] == r.flops_per_s)
         assert dot.get_marker() == {"add": "s", "matmul": "o"}[r.workload]
         assert by_framework.setdefault(r.framework, dot.get_color()) == dot.get_color()
     for r in measured:
