@@ -79,8 +79,9 @@ def plot_speedup(results: Iterable[BenchmarkResult], baseline: str | None = None
         xs = [j + (i - (len(others) - 1) / 2) * width for j in range(len(cases))]
         solid = [r is not None and r.verdict != "inconclusive" for r in ratios]
         values = [0 if r is None else r.ratio for r in ratios]
-        ax.bar([x for x, s in zip(xs, solid) if s], [v for v, s in zip(values, solid) if s], width=width,
-               color=color, label=column)
+        if any(solid):
+            ax.bar([x for x, s in zip(xs, solid) if s], [v for v, s in zip(values, solid) if s], width=width,
+                   color=color, label=column)
         unsure = [(x, v) for x, v, s, r in zip(xs, values, solid, ratios) if not s and r is not None]
         if unsure:
             hollow = True
