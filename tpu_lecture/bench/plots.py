@@ -87,15 +87,18 @@ def plot_speedup(results: Iterable[BenchmarkResult], baseline: str | None = None
             hollow = True
             ax.bar([x for x, _ in unsure], [v for _, v in unsure], width=width, facecolor="white", edgecolor=color,
                    hatch="//", label=None if any(solid) else column)
-    if hollow:
-        ax.bar([], [], facecolor="white", edgecolor=style.INK, hatch="//",
-               label="hatched: inconclusive (within the spreads)")
     ax.axhline(1, color="black", linewidth=0.8)
     ax.set_yscale("log")
     ax.set_xticks(range(len(cases)))
     ax.set_xticklabels(cases, rotation=30, ha="right", fontsize="small")
     ax.set_ylabel(f"speed-up over {table.baseline}")
-    ax.legend(fontsize="small")
+    handles, _ = ax.get_legend_handles_labels()
+    if hollow:
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(facecolor="white", edgecolor=style.INK, hatch="//",
+                             label="hatched: inconclusive (within the spreads)"))
+    ax.legend(handles=handles, fontsize="small")
     fig.tight_layout()
     return fig
 
