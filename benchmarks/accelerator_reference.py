@@ -61,16 +61,64 @@ def run_bench(save: Path, quick: bool, run: Callable[..., subprocess.CompletedPr
     return shlex.join(["python", *command[1:-2]])
 
 
-def stamp(results: Sequence, where: runtime.Runtime, command: str, date: str) -> list:
-    """The results with their provenance: where they were measured, by which command, on which day."""
+SYNC = {"jax": "block_until_ready() on the output", "tensorflow": "a host read of the output (.numpy())",
+        "numpy": "none needed (NumPy computes on the host before it returns)"}
+
+
+def gpu_facts(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[str, str]:
+    """The GPU's driver and CUDA versions and its form factor as ``nvidia-smi`` reports them (name and bus: an
+    'SXM' or 'PCIe' or 'NVL' in the name); {} where there is no nvidia-smi (a TPU VM)."""
+    try:
+        done = run(["nvidia-smi", "--query-gpu=name,driver_version,pci.bus_id", "--format=csv,noheader"],
+                   text=True, capture_output=True, check=False)
+        cuda = run(["nvidia-smi"], text=True, capture_output=True, check=False)
+    except OSError:
+        return {}
+    if done.returncode != 0 or not done.stdout.strip():
+        return {}
+    name, driver, _bus = (part.strip() for part in done.stdout.splitlines()[0].split(",")[:3])
+    facts = {"gpu": name, "driver": driver}
+    found = [w for w in cuda.stdout.split("CUDA Version:")[1:2]]
+    if found:
+        facts["cuda"] = found[0].split()[0]
+    form = next((f for f in ("SXM", "PCIe", "NVL") if f.lower() in name.lower()), None)
+    facts["form_factor"] = form or f"not in the device name ({name!r})"
+    return facts
+
+
+def one_per_case(results: Sequence) -> list:
+    """One record per case and runtime: where the sweep measured a case twice, the quieter one (lowest spread)
+    is kept and says that it was chosen, so no case ships with two values."""
+    kept: dict[tuple, object] = {}
+    for r in results:
+        key = (r.case, r.runtime_label)
+        if key not in kept or (r.spread or 0) < (kept[key].spread or 0):
+            kept[key] = r
+    for r in results:
+        if kept[(r.case, r.runtime_label)] is not r:
+            chosen = kept[(r.case, r.runtime_label)]
+            chosen.note = ((chosen.note + "; ") if chosen.note else "") + "the quieter of two measurements of this case"
+    return list(kept.values())
+
+
+def stamp(results: Sequence, where: runtime.Runtime, command: str, date: str,
+          facts: dict[str, str] | None = None) -> list:
+    """The results with their provenance: where they were measured, by which command, on which day, how many
+    timed calls, how the device was waited for, the driver and runtime versions and the form factor."""
     chip = hardware.match(where.accelerator_name)
+    facts = dict(facts or {})
     provenance = {"command": command, "measured_on": date, "host": where.host, "python": where.python,
                   "chip_table": chip.name if chip else None, "series": "accelerator reference"}
     for r in results:
         r.source = (f"measured by tpu_lecture {r.package_version} itself ({command}) on "
                     f"{where.accelerator_name}, {date}")
         r.params = {**r.params, **provenance}
-    return list(results)
+        r.repeats = r.repeats or (len(r.samples) or None)
+        r.sync_method = SYNC.get(r.framework or "", "unknown") if r.synchronized else "none: timed without a sync"
+        r.form_factor = facts.get("form_factor")
+        r.versions = {**r.versions, **{k: v for k, v in facts.items() if k in ("driver", "cuda")}}
+        r.provenance = "measured by tpu_lecture.bench (benchmarks/accelerator_reference.py)"
+    return one_per_case(results)
 
 
 def write_atomically(results: Sequence, out: Path) -> Path:
@@ -113,7 +161,7 @@ def measure(args: argparse.Namespace, run: Callable[..., subprocess.CompletedPro
     with tempfile.TemporaryDirectory() as folder:
         raw = Path(folder) / "sweep.jsonl"
         command = run_bench(raw, args.quick, run)
-        results = stamp(store.load_results(raw), where, command, date)
+        results = stamp(store.load_results(raw), where, command, date, gpu_facts())
     if not results:
         raise Refused("the sweep saved no results")
     write_atomically(results, out)

@@ -24,6 +24,7 @@ import argparse
 import os
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 LECTURE = {"mlp_samples": 50_000, "mlp_epochs": 4, "char_epochs": 3, "char_steps": 20, "batch": 1024}
@@ -103,6 +104,24 @@ def run_char(tl: Any, keras: Any, detected: Any, args: argparse.Namespace, extra
              if not args.tiny else "a tiny stand-in of the Shakespeare model (test run)")]
 
 
+def stamp_provenance(results: list[Any]) -> None:
+    """The fields a reference record carries (see accelerator_reference.py): timed epochs, how the timing waited
+    for the device, driver/CUDA versions and form factor where nvidia-smi reports them, who measured it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("accelerator_reference",
+                                                  Path(__file__).with_name("accelerator_reference.py"))
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    facts = reference.gpu_facts()
+    for r in results:
+        r.repeats = r.repeats or len(r.samples) or len(r.params.get("epoch_seconds", [])[1:]) or None  # timed epochs
+        r.sync_method = "model.fit() returns when the epoch's last step is done (the loss is read back)"
+        r.form_factor = facts.get("form_factor")
+        r.versions = {**r.versions, **{k: v for k, v in facts.items() if k in ("driver", "cuda")}}
+        r.provenance = "measured by tpu_lecture's training harness (benchmarks/accelerator_training.py)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     os.environ["KERAS_BACKEND"] = args.backend
@@ -121,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = provenance(args, argv)
     runs = {"mlp": run_mlp, "char": run_char}
     results = [r for name in args.workloads for r in runs[name](tl, keras, detected, args, extra)]
+    stamp_provenance(results)
     tl.save_results(results, args.out)
     for r in results:
         share = "" if r.percent_of_peak is None else f", {r.percent_of_peak:.3g}% of the {r.peak_dtype} peak"

@@ -482,8 +482,18 @@ def two_runtimes():
         fake_result(median=0.001, device="NVIDIA H200", device_kind="gpu", framework="jax",
                     framework_version="0.11.2", chip="H200", peak_flops=989e12, peak_bandwidth=4.8e12),
         fake_result("matmul 8x8x8 float32", median=0.0001, device="NVIDIA H200", device_kind="gpu", framework="jax",
-                    framework_version="0.11.2", workload="matmul", shape=(8, 8, 8), flops=1024),
+                    framework_version="0.11.2", workload="matmul", shape=(8, 8, 8), flops=1024, precision="highest"),
     ]
+
+
+def test_a_tf32_run_gets_a_row_of_its_own_not_numpys():
+    tf32 = [*two_runtimes()[:3], fake_result("matmul 8x8x8 float32", median=0.0001, device="NVIDIA H200",
+                                             device_kind="gpu", framework="jax", framework_version="0.11.2",
+                                             workload="matmul", shape=(8, 8, 8), flops=1024)]
+    table = results.compare(tf32)
+    assert table.speedup("matmul 8x8x8 float32", "NVIDIA H200 · jax 0.11.2 · 2026-11-26") is None
+    assert table.speedup("matmul 8x8x8 float32 (TF32)", "NVIDIA H200 · jax 0.11.2 · 2026-11-26") is None
+    assert "100x" not in table.to_text()
 
 
 def test_compare_puts_runtimes_side_by_side_with_speedups():
@@ -548,7 +558,8 @@ def test_plot_roofline_draws_a_roof_per_format_and_places_results_under_it():
     assert len(dots) == len(measured) + len(roofs)  # every result, and each roof's ridge point
     by_framework = {}  # one colour per framework; adds drawn as squares, matmuls as circles
     for r in measured:
-        [dot] = [d for d in dots if d.get_xdata()[0] == r.intensity and d.get_ydata()[0] == r.flops_per_s]
+        # the sweep's 8192³ points carry the headline records' values (one value per case): two dots, one place
+        dot = next(d for d in dots if d.get_xdata()[0] == r.intensity and d.get_ydata()[0] == r.flops_per_s)
         assert dot.get_marker() == {"add": "s", "matmul": "o"}[r.workload]
         assert by_framework.setdefault(r.framework, dot.get_color()) == dot.get_color()
     for r in measured:
@@ -578,10 +589,20 @@ def test_results_from_another_runtime_line_up_with_the_reference():
                        device="NVIDIA H100 80GB HBM3", device_kind="gpu", framework="jax", framework_version="0.10.2",
                        date="2026-12-01", flops=2 * n**3, bytes_moved=3 * n * n * 4)
     table = results.compare([*store.reference_results(), mine], baseline="host CPU (16 cores) · numpy")
-    row = dict(table.rows)[f"matmul {n}x{n}x{n} float32"]
+    # a default-precision float32 product on a GPU with TF32 runs in TF32: its row is not NumPy's float32 row
+    row = dict(table.rows)[f"matmul {n}x{n}x{n} float32 (TF32)"]
+    assert mine.case == f"matmul {n}x{n}x{n} float32 (TF32)"
     assert {mine.runtime_label, "NVIDIA H200 · jax 0.11.2 · 2026-11-26",
             "NVIDIA H200 · jax 0.11.2 · 2026-11-26 · size sweep"} <= set(row)
-    assert table.speedup(mine.case, mine.runtime_label) == pytest.approx(2 * n**3 / 1.05e12 / 0.01)
+    assert table.speedup(mine.case, mine.runtime_label) is None  # no TF32 run on the host: no speed-up
+    # the H200's highest-precision product is true float32: it, and only it, sits beside NumPy's
+    float32 = dict(table.rows)[f"matmul {n}x{n}x{n} float32"]
+    assert set(float32) == {"NVIDIA H200 · jax 0.11.2 · 2026-11-26", "host CPU (16 cores) · numpy · 2026-11-26"}
+    assert table.speedup(f"matmul {n}x{n}x{n} float32", "NVIDIA H200 · jax 0.11.2 · 2026-11-26") == pytest.approx(
+        1.05 / (2 * n**3 / 49.6e12), rel=0.01)
+    exact = fake_result(f"matmul {n}x{n}x{n} float32", median=0.01, workload="matmul", size=n, device="NVIDIA H100",
+                        device_kind="gpu", precision="highest", framework="jax", flops=2 * n**3)
+    assert exact.case == f"matmul {n}x{n}x{n} float32"
 
 
 # --- the steps of benchmark() ------------------------------------------------------------------------------
@@ -653,6 +674,7 @@ def test_a_training_run_becomes_a_result_scaled_to_a_full_epoch():
                                    per_epoch=50_000, detected=rt, framework="jax",
                                    params={"batch_size": 1024, "series": "synthetic data"}, note="offline")
     assert r.median == pytest.approx(50_000 / report.samples_per_second) and r.derived == ("median",)
+    assert r.extrapolated and r.case == "MLP training epoch, batch 1024 (extrapolated)"
     assert r.samples == () and r.first_call == 9.0 and r.items == 50_000 and r.item_unit == "samples"
     assert (r.device, r.device_kind, r.chip, r.framework) == ("NVIDIA H100 80GB HBM3", "gpu", "H100", "jax")
     assert r.params == {"samples_per_epoch": 4096, "epoch_seconds": [9.0, 2.0, 2.2, 1.8], "keras_backend": "jax",
@@ -666,6 +688,7 @@ def test_a_training_result_at_its_own_size_keeps_its_epochs_and_can_count_flops(
     r = bench.result_from_training(report, name="LSTM", workload="shakespeare_lstm", device="cpu",
                                    flops_per_sample=6e6, framework="tensorflow")
     assert r.derived == () and r.samples == (2.0, 2.2, 1.8) and r.median == pytest.approx(2.0)
+    assert not r.extrapolated
     assert r.items == 409_600 and r.item_unit == "characters" and r.flops == pytest.approx(6e6 * 4096)
     assert r.device_kind == "cpu" and r.peak_is_estimate and r.percent_of_peak > 0
     with pytest.raises(ValueError, match="train at least 2"):
@@ -1043,3 +1066,144 @@ def test_roofs_are_raised_to_the_best_rate_measured_on_arrays_as_large():
     assert raised.memory is faster_add and raised.compute == [faster_matmul]
     assert raised.chip.memory_bandwidth == 12e9 and raised.chip.peak_flops == 150e9
     assert roofs.Roofs(memory, [compute]).raised_by([small_add]).memory is memory
+
+
+# --- like for like: the format as run and the timing rule -------------------------------------------------------
+
+def test_the_format_as_run_is_not_the_dtype_where_the_hardware_rounds():
+    matmul = {"workload": "matmul", "size": 64, "flops": 2 * 64**3}
+    assert fake_result(**matmul).format_as_run == "float32"  # a CPU's float32 product
+    tf32 = fake_result(device="NVIDIA H200", device_kind="gpu", framework="jax", precision="default", **matmul)
+    assert tf32.format_as_run == "tfloat32" and "(TF32)" in tf32.case and "ran in TF32" in repr(tf32)
+    exact = fake_result(device="NVIDIA H200", device_kind="gpu", precision="highest", **matmul)
+    assert exact.format_as_run == "float32"
+    assert fake_result(device="TPU v5 lite", device_kind="tpu", **matmul).format_as_run == "bfloat16"
+    assert fake_result(device="NVIDIA H200", device_kind="gpu").format_as_run == "float32"  # an add: no tensor core
+    assert fake_result(number_format="int8").format_as_run == "int8"
+
+
+def test_a_comparison_of_unlike_results_is_labelled_or_refused():
+    cpu = fake_result("matmul", workload="matmul", median=1.0)
+    tf32 = fake_result("matmul", workload="matmul", median=0.01, device="NVIDIA H200", device_kind="gpu",
+                       framework="jax")
+    ratio = results.speed_ratio(tf32, cpu)
+    assert ratio.unlike == ("TF32 against float32",) and not ratio.conclusive
+    assert "not like for like: TF32 against float32" in str(ratio)
+    with pytest.raises(results.UnlikeComparison, match="TF32 against float32"):
+        results.speed_ratio(tf32, cpu, unlike="refuse")
+    compiling = fake_result(median=2.0, includes_compile=True)
+    scaled = fake_result(median=2.0, extrapolated=True, synchronized=False)
+    assert results.differences(compiling, fake_result()) == ("compile included against compile excluded",)
+    assert results.differences(scaled, fake_result()) == ("unsynchronised against synchronised",
+                                                          "extrapolated against measured")
+    assert results.speed_ratio(fake_result(median=2.0), fake_result()).conclusive
+    assert compiling.case.endswith("(compile included)") and scaled.case.endswith("(extrapolated)")
+    assert scaled.timing_rule == "unsynchronised, compile excluded, extrapolated"
+
+
+def test_a_table_prints_an_inconclusive_speedup_as_inconclusive():
+    base = fake_result(median=1.0, spread=3.0, device="host", framework="numpy")
+    other = fake_result(median=0.5, spread=0.01, device="other", framework="jax")
+    table = results.compare([base, other], baseline="host")
+    assert table.ratio(base.case, other.runtime_label).verdict == "inconclusive"
+    assert table.conclusive_speedup(base.case, other.runtime_label) is None
+    text = table.to_text()
+    assert "inconclusive" in text and "2x" not in text.replace("(noisy)", "")
+    quiet = results.compare([fake_result(median=1.0, device="host"), other], baseline="host")
+    assert "2x" in quiet.to_text() and quiet.conclusive_speedup(base.case, other.runtime_label) == 2
+
+
+def test_plot_speedup_draws_an_inconclusive_speedup_hollow_and_hatched():
+    base = fake_result(median=1.0, spread=3.0, device="host", framework="numpy")
+    other = fake_result(median=0.5, spread=0.01, device="other", framework="jax")
+    fig = plots.plot_speedup([base, other], baseline="host")
+    bars = [p for p in fig.axes[0].patches if p.get_height() > 0]
+    assert len(bars) == 1 and bars[0].get_hatch() == "//" and bars[0].get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("inconclusive" in t for t in labels)
+
+
+def test_every_series_legend_names_its_format_and_timing_rule():
+    tf32 = fake_result("matmul 64", workload="matmul", size=64, median=1e-4, device="NVIDIA H200",
+                       device_kind="gpu", framework="jax", bytes_moved=3 * 64 * 64 * 4, flops=2 * 64**3)
+    scaled = fake_result(size=16, median=1e-3, extrapolated=True)
+    fig = plots.plot_times([tf32, scaled, fake_result()])
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert any("TF32, synced, compiled, measured" in t for t in labels)
+    assert any("float32, synced, compiled, EXTRAPOLATED" in t for t in labels)
+    fig = plots.plot_roofline("H200", [tf32])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("(TF32, synced, compiled, measured)" in t for t in labels)
+    assert any(t.startswith("roof, tfloat32 peak") and t.endswith("(TF32)") for t in labels)
+
+
+def test_a_share_of_a_peak_is_of_the_format_that_ran():
+    from tpu_lecture.bench import peaks
+
+    h200 = hardware.get("H200")
+    assert peaks.share_of_peak(6.7e12, h200, "float32") == pytest.approx(0.1)
+    assert peaks.share_of_peak(49.45e12, h200, "tf32") == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="TPU v5e has no float32 peak"):
+        peaks.share_of_peak(1e12, hardware.get("TPU v5e"), "float32")
+    wrong = fake_result("matmul", workload="matmul", device="NVIDIA H200", device_kind="gpu", framework="jax",
+                        peak_flops=67e12, peak_dtype="float32", flops=1e9)
+    assert wrong.format_as_run == "tfloat32" and wrong.percent_of_peak is None
+
+
+def test_the_memory_roof_is_sized_from_the_last_level_cache(tmp_path):
+    from tpu_lecture.bench import roofs
+
+    for index, (level, size) in enumerate([(1, "48K"), (2, "2048K"), (3, "491520K")]):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(f"{level}\n")
+        (folder / "size").write_text(f"{size}\n")
+    cache, source = roofs.last_level_cache(str(tmp_path))
+    assert cache == 480 * 2**20 and source.startswith("L3 of 480 MiB")
+    assert roofs.stream_megabytes(cache) == 960  # copy touches two arrays: 4 x the cache in all
+    fallback, why = roofs.last_level_cache(str(tmp_path / "missing"))
+    assert fallback == roofs.FALLBACK_CACHE and why.startswith("assumed 64 MiB")
+
+
+def test_the_reference_says_it_was_written_by_hand_and_keeps_one_value_per_case():
+    from tpu_lecture.bench import training
+
+    found = store.reference_results()
+    assert all((r.provenance or "").startswith("written by hand") for r in found)
+    assert all("by hand" in training.measured_by(r) for r in found)
+    values: dict[tuple, set] = {}
+    for r in found:
+        values.setdefault((r.case, r.device, r.framework, r.date), set()).add(round(r.median, 12))
+    assert all(len(v) == 1 for v in values.values()), {k: v for k, v in values.items() if len(v) > 1}
+
+
+def test_the_accelerator_reference_script_records_repeats_sync_versions_and_form_factor():
+    import importlib.util
+    import subprocess
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "accelerator_reference.py"
+    spec = importlib.util.spec_from_file_location("accelerator_reference_facts", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def smi(command, **kwargs):
+        out = ("NVIDIA H200 NVL, 570.86.15, 00000000:19:00.0\n" if "--query-gpu" in " ".join(command)
+               else "| NVIDIA-SMI 570.86.15   Driver Version: 570.86.15   CUDA Version: 12.8 |")
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    facts = script.gpu_facts(smi)
+    assert facts == {"gpu": "NVIDIA H200 NVL", "driver": "570.86.15", "cuda": "12.8", "form_factor": "NVL"}
+    rt = runtime.detect(probes={"tensorflow": lambda: Framework("tensorflow", None), "jax": lambda: Framework(
+        "jax", "0.11.2", (runtime.Device("jax", "gpu", "NVIDIA H200", "gpu:0"),))}, environ={}, modules={})
+    twice = [fake_result("matmul 8", workload="matmul", spread=s, device="NVIDIA H200", device_kind="gpu",
+                         framework="jax", samples=(1e-3,) * 7) for s in (0.3, 0.05)]
+    unsynced = fake_result(synchronized=False, device="NVIDIA H200", device_kind="gpu", framework="jax")
+    stamped = script.stamp([*twice, unsynced], rt, "python -m tpu_lecture bench", "2027-01-15", facts)
+    assert len(stamped) == 2 and stamped[0].spread == 0.05 and "quieter of two" in stamped[0].note
+    first = stamped[0]
+    assert (first.repeats, first.form_factor, first.versions["driver"], first.versions["cuda"]) == (
+        7, "NVL", "570.86.15", "12.8")
+    assert first.sync_method.startswith("block_until_ready") and stamped[1].sync_method.startswith("none")
+    assert first.provenance.startswith("measured by tpu_lecture.bench")
+    assert BenchmarkResult.from_dict(first.to_dict()) == first
+    assert script.gpu_facts(lambda *a, **k: (_ for _ in ()).throw(OSError("no nvidia-smi"))) == {}

@@ -3,6 +3,7 @@ notebook that fails on any sentence its own numbers contradict; the measured one
 cells."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,30 @@ def test_every_measured_notebook_checks_its_comparisons(name):
     verdicts = [line for lines in _stdout(ROOT / "notebooks" / f"{name}.ipynb") for line in lines
                 if line.startswith(claims.VERDICT)]
     assert verdicts, f"{name} has no checker cell: its comparisons must be printed from numbers or checked"
+
+
+# --- timings stay out of nbval's comparisons (a stored timing holds on one machine only) -----------------------
+
+
+_TIMES = re.compile(r"perf_counter|tl\.sweep\(|benchmark\(|interleave\(|tl\.train\(|\.fit\(|roofs\.measure\(|"
+                    r"generate_text\(|time\.time\(")
+_TIMING_TEXT = re.compile(r"\d(?:\.\d+)? ?(?:ms|µs|ns|s)\b|\d ?[kMGT]?(?:FLOP|B|samples|characters)/s\b|"
+                          r"\d(?:\.\d+)?x (?:faster|slower)")
+
+
+@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if n[:2] in ("05", "06", "07", "08", "09")])
+def test_a_cell_that_times_this_runtime_keeps_its_timings_out_of_nbval(name):
+    """A cell that measures on the machine it runs on is marked NBVAL_IGNORE_OUTPUT, or prints no timing: what
+    nbval compares must hold on a quiet machine and a busy one alike."""
+    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+    compared = []
+    for index, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or not _TIMES.search(source) or "NBVAL_IGNORE_OUTPUT" in source \
+                or "NBVAL_SKIP" in source:
+            continue
+        text = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                       for o in cell.get("outputs", []))
+        if _TIMING_TEXT.search(text):
+            compared.append((index, cell["id"], _TIMING_TEXT.search(text).group()))
+    assert not compared, f"timings of this runtime compared by nbval in {name}: {compared}"

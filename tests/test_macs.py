@@ -226,7 +226,12 @@ def test_lecture_mlp_count(keras):
     assert model.count_params() == count.total_params == 9_108_058
     assert sum(row.macs for row in count.rows) == count.total_macs == c.mlp_macs_per_sample()
     assert count.total_flops == 2 * c.mlp_macs_per_sample()
-    assert count.training_flops_per_sample == 3 * count.total_flops
+    assert count.training_flops_3x_estimate == 3 * count.total_flops
+    # exact: no gradient for the pixels, so the first layer's dL/dX product is not counted
+    assert count.input_gradient_macs_skipped == 3072 * 2048
+    assert count.training_flops_per_sample == 2 * (3 * count.total_macs - 3072 * 2048) == 41_942_976
+    assert c.mlp_training_flops_per_sample() == count.training_flops_per_sample
+    assert round(count.training_flops_per_sample / count.total_flops, 2) == 2.31
     dense = [row for row in count.rows if row.kind == "Dense"]
     assert [row.output_shape for row in dense][:2] == ["(None, 2048)", "(None, 1024)"]
     assert all(row.macs == 0 for row in count.rows if row.kind != "Dense")
@@ -269,6 +274,9 @@ def test_conv_and_recurrent_layers_against_their_weights(keras):
     assert lstm.macs == 20 * _kernel_sizes(text.layers[1]) == c.lstm_macs(6, 7, steps=20)
     assert gru.macs == 20 * _kernel_sizes(text.layers[2]) == c.gru_macs(7, 5, steps=20)
     assert count.total_params == text.count_params()
+    # the embedding is trained, so the LSTM's dL/dX is needed: nothing skipped, exactly 3 x forward
+    assert count.input_gradient_macs_skipped == 0
+    assert count.training_flops_per_sample == count.training_flops_3x_estimate == 3 * count.total_flops
 
 
 def test_functional_model_with_shared_and_nested_layers(keras):

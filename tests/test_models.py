@@ -253,6 +253,12 @@ def test_sample_quality_counts_known_words_and_repeats():
     clean = models.sample_quality("Hear me, speak; proceed.", corpus)
     assert clean.known_share == 1.0 and clean.longest_repeat == 1 and "no word twice" in repr(clean)
     assert models.sample_quality("", corpus).known_share == 0.0
+    empty = models.sample_quality("", corpus)
+    assert empty.empty and "EMPTY" in empty.line()
+    looping = models.sample_quality("the counter to the content of the counter and the counter of the sun. ", corpus)
+    assert (looping.top_pair, looping.top_pair_count, looping.longest_repeat) == ("the counter", 3, 1)
+    assert looping.loop_share == pytest.approx(6 / 14) and "'the counter' 3x" in looping.line()
+    assert clean.loop_share == 0 and "no word pair twice" in clean.line()
     assert models.sample_quality("O'er you're.", "o'er you're").known == 2  # apostrophes stay inside words
     with pytest.raises(TypeError, match="sample and corpus must both be str"):
         models.sample_quality(b"bytes", corpus)
@@ -350,3 +356,27 @@ def test_both_models_build_and_train_on_the_jax_backend():
     assert result["mlp"] == 9_108_058 and result["lstm"] == char_closed_form(256, 8, 8, 2)
     assert len(result["text"]) == 12 and all(np.isfinite(result["losses"]))
     assert result["replicas"] == 1  # DataParallel over the one CPU device
+
+
+def test_compiled_writing_samples_what_the_eager_step_predicts():
+    """At a temperature near 0 both ways pick the likeliest byte: the compiled loop (Gumbel-max on device) and the
+    eager step (softmax on the host) must then write the same text, and after new weights, still agree."""
+    model = char_model(embedding_dim=8, rnn_units=16, rnn_layers=2, cell="lstm", seed=3)
+    head = model.get_layer("next_byte_logits")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 1000, bias])  # logits far apart: no near-tie for rounding to flip
+    cold = 1e-3
+    compiled = generate_text(model, "ROMEO:", 150, temperature=cold, seed=0)
+    assert len(compiled) == 150 > models.CHUNK  # more than one call of the writing loop
+    assert compiled == generate_text(model, "ROMEO:", 150, temperature=cold, seed=0, compiled=False)
+    kernel, bias = head.get_weights()
+    bias[ord("z")] = 1e5
+    head.set_weights([kernel, bias])  # a compiled step that kept the old weights would not write z's
+    assert generate_text(model, "ROMEO:", 70, temperature=cold, seed=0) == "z" * 70
+
+
+def test_compiled_writing_is_seeded_and_warm_temperatures_vary():
+    model = char_model(embedding_dim=8, rnn_units=16, rnn_layers=1, cell="gru", seed=0)
+    a = generate_text(model, "ROMEO:", 90, temperature=1.0, seed=7)
+    assert a == generate_text(model, "ROMEO:", 90, temperature=1.0, seed=7)
+    assert a != generate_text(model, "ROMEO:", 90, temperature=1.0, seed=8)

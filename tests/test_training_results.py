@@ -136,4 +136,6 @@ def test_the_runner_writes_both_results_with_their_provenance(tmp_path):
         assert r["params"]["command"].endswith("--tiny --allow-cpu") and r["params"]["tiny"] is True
         assert r["dtype"] == "float32" and r["peak_dtype"] == "float32" and r["versions"]["jax"]
         assert r["date"] and r["host"] and r["median"] > 0
+        assert r["provenance"].startswith("measured by") and r["sync_method"].startswith("model.fit()")
+        assert r["repeats"] >= 1
     assert records[1]["item_unit"] == "characters" and "characters/s" in done.stdout

@@ -57,6 +57,7 @@ _LAZY: dict[str, str] = {
     # macs.py, roofline.py, precision.py, hardware.py
     "count_model": "macs",
     "mlp_macs_per_sample": "macs",
+    "mlp_training_flops_per_sample": "macs",
     "matmul_macs": "macs",
     "arithmetic_intensity": "roofline",
     "ridge_point": "roofline",

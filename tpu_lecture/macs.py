@@ -102,6 +102,16 @@ def mlp_macs_per_sample(
     return sum(dense_macs(a, b) for a, b in pairwise(sizes))
 
 
+def mlp_training_flops_per_sample(
+    input_dim: int = MLP_INPUTS, widths: Sequence[int] = MLP_WIDTHS, classes: int = MLP_CLASSES
+) -> int:
+    """Exact matrix-product FLOPs of one training step of the lecture's MLP per sample: forward, and backward
+    dL/dW for every Dense and dL/dX for all but the first (no gradient for the pixels); ``ModelCount`` counts
+    the same from a Keras model."""
+    macs = mlp_macs_per_sample(input_dim, widths, classes)
+    return macs_to_flops(3 * macs - dense_macs(input_dim, whole_number("width", widths[0])))
+
+
 def mlp_params(
     input_dim: int = MLP_INPUTS, widths: Sequence[int] = MLP_WIDTHS, classes: int = MLP_CLASSES
 ) -> int:
@@ -138,8 +148,10 @@ class LayerCount:
 class ModelCount:
     """MACs, FLOPs and parameters of a Keras model, layer by layer (per sample).
 
-    ``training_flops_per_sample`` is about 3 × the forward FLOPs: the backward pass of a matrix
-    product Y = X·W needs two products of the same size, dL/dX = dL/dY·Wᵀ and dL/dW = Xᵀ·dL/dY.
+    Training counts the backward pass exactly: a matrix product Y = X·W needs two products of the same size
+    backward, dL/dX = dL/dY·Wᵀ and dL/dW = Xᵀ·dL/dY, except that no layer needs dL/dX for the model's own input
+    (the pixels): the first layer with MACs, where nothing before it has parameters, skips that product.
+    ``training_flops_3x_estimate`` is the rule of thumb, 3 × forward, named as the estimate it is.
     """
 
     name: str
@@ -167,7 +179,26 @@ class ModelCount:
         return self.total_flops + self.total_bias_adds
 
     @property
+    def input_gradient_macs_skipped(self) -> int:
+        """MACs per sample of the product backward that autodiff skips: dL/dX of the first layer with MACs, where
+        its input is the model's input (no layer with parameters before it)."""
+        for row in self.rows:
+            if row.macs:
+                return row.macs
+            if row.params:
+                return 0
+        return 0
+
+    @property
     def training_flops_per_sample(self) -> int:
+        """The exact count of a training step's matrix-product FLOPs per sample: forward, dL/dW of every layer,
+        dL/dX of every layer but one that reads the model's input."""
+        return macs_to_flops(3 * self.total_macs - self.input_gradient_macs_skipped)
+
+    @property
+    def training_flops_3x_estimate(self) -> int:
+        """The rule of thumb, training ≈ 3 × forward FLOPs: an estimate (above the exact count where the first
+        layer reads the input)."""
         return 3 * self.total_flops
 
     @property
@@ -188,7 +219,7 @@ class ModelCount:
             [r.name, r.kind, r.output_shape, f"{r.params:,}", f"{r.macs:,}", r.note] for r in self.rows
         ]
         total = ["total", "", "", f"{self.total_params:,}", f"{self.total_macs:,}",
-                 f"{self.total_flops:,} FLOPs forward, ~{self.training_flops_per_sample:,} training"]
+                 f"{self.total_flops:,} FLOPs forward, {self.training_flops_per_sample:,} training"]
         return header, body, total
 
     def to_text(self) -> str:

@@ -9,6 +9,7 @@ functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import codecs
+import collections
 import re
 import statistics
 import time
@@ -195,11 +196,13 @@ def _rnn_stack(model: Model) -> tuple[Any, list[Any], Any] | None:
     return None
 
 
-def _next_byte_logits(model: Model) -> Callable[[int], np.ndarray]:
+def _next_byte_logits(model: Model, compiled: bool = True) -> Callable[[int], np.ndarray]:
     """A function byte → logits of the next byte that carries the recurrent state from call to call.
 
-    For an Embedding→RNN…→Dense stack it steps the layers' cells one byte at a time (O(1) per byte);
-    any other model is run on a window of the last 100 bytes.
+    For an Embedding→RNN…→Dense stack it steps the layers' cells one byte at a time (O(1) per byte), as one
+    compiled batch-1 step (``runtime.compiled``: jax.jit or tf.function with XLA) unless ``compiled=False``,
+    which calls the layers eagerly, one framework op at a time; any other model is run on a window of the last
+    100 bytes.
     """
     keras = _keras()
     ops = keras.ops
@@ -214,15 +217,98 @@ def _next_byte_logits(model: Model) -> Callable[[int], np.ndarray]:
 
         return window
     embedding, rnns, head = stack
-    states = [rnn.cell.get_initial_state(batch_size=1) for rnn in rnns]
+    states = [_state_list(rnn.cell.get_initial_state(batch_size=1)) for rnn in rnns]
+    advance, weights = _compiled_step(model, stack) if compiled else (_step_function(stack), lambda: [])
 
     def step(byte: int) -> np.ndarray:
-        x = embedding(ops.convert_to_tensor(np.array([byte], dtype=np.int32)))
-        for i, rnn in enumerate(rnns):
-            x, states[i] = rnn.cell(x, states[i], training=False)
-        return _as_logits(ops.convert_to_numpy(head(x))[0], head)
+        byte_array = np.array([byte], dtype=np.int32)
+        logits, states[:] = advance(byte_array if compiled else ops.convert_to_tensor(byte_array), list(states),
+                                    weights())
+        return _as_logits(ops.convert_to_numpy(logits)[0], head)
 
     return step
+
+
+def _step_function(stack: tuple[Any, list[Any], Any],
+                   variables: Sequence[Any] = ()) -> Callable[..., tuple[Any, list[list[Any]]]]:
+    """One byte through the stack: (byte, states, weight values) → (logits, states), written with Keras layers and
+    ops only. Where ``variables`` are given, their values come in as the third argument (a stateless call: a
+    compiled JAX step reads the weights as inputs, so it never keeps stale ones after more training)."""
+    keras = _keras()
+    embedding, rnns, head = stack
+
+    def advance(byte: Any, carried: list[list[Any]], values: list[Any]) -> tuple[Any, list[list[Any]]]:
+        scope = keras.StatelessScope(state_mapping=list(zip(variables, values))) if variables else _no_scope()
+        with scope:
+            x = embedding(byte)
+            after = []
+            for rnn, state in zip(rnns, carried):
+                x, state = rnn.cell(x, state, training=False)
+                after.append(_state_list(state))
+            return head(x), after
+
+    return advance
+
+
+class _no_scope:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+_COMPILED: Any = None  # (model, what) -> (compiled function, weight reader), kept as long as the model lives
+CHUNK = 64  # bytes written per call of the compiled writing loop
+
+
+def _writing_loop(stack: tuple[Any, list[Any], Any], variables: Sequence[Any]) -> Callable[..., Any]:
+    """``CHUNK`` bytes in one call: (byte, states, noise, 1/T, weights) → (bytes, states). Each turn runs the batch-1
+    step and picks the next byte as argmax(logits / T + Gumbel noise), which samples softmax(logits / T) exactly;
+    the noise comes from the host's seeded generator, so a seed repeats the text."""
+    ops = _keras().ops
+    advance = _step_function(stack, variables)
+
+    def write(byte: Any, carried: list[list[Any]], noise: Any, inverse_t: Any, values: list[Any]) -> Any:
+        def turn(i: Any, loop: tuple[Any, list[list[Any]], Any]) -> tuple[Any, list[list[Any]], Any]:
+            current, state, written = loop
+            logits, state = advance(current, state, values)
+            scores = ops.cast(logits[0], "float32") * inverse_t + noise[i]
+            chosen = ops.cast(ops.argmax(scores), "int32")
+            return ops.reshape(chosen, (1,)), state, ops.slice_update(written, (i,), ops.reshape(chosen, (1,)))
+
+        written = ops.zeros((CHUNK,), dtype="int32")
+        _, carried, written = ops.fori_loop(0, CHUNK, turn, (byte, carried, written))
+        return written, carried
+
+    return write
+
+
+def _compiled_step(model: Model, stack: tuple[Any, list[Any], Any],
+                   loop: bool = False) -> tuple[Callable[..., Any], Callable[[], list]]:
+    """The stack's step (or, with ``loop``, its writing loop) compiled once per model (``runtime.compiled``)
+    and the function that reads the weight values it takes: on JAX the current values (a jitted function would
+    otherwise bake in the weights it first saw), on TensorFlow none (tf.function reads its variables itself)."""
+    import weakref
+
+    from tpu_lecture.runtime import compiled
+
+    global _COMPILED
+    if _COMPILED is None:
+        _COMPILED = weakref.WeakKeyDictionary()
+    found = _COMPILED.setdefault(model, {})
+    if loop not in found:
+        embedding, rnns, head = stack
+        variables = ([v for layer in (embedding, *rnns, head) for v in layer.variables]
+                     if compiled.weights_as_inputs() else [])
+        made = (_writing_loop if loop else _step_function)(stack, variables)
+        found[loop] = (compiled.compile_step(made), lambda: [v.value for v in variables])
+    return found[loop]
+
+
+def _state_list(state: Any) -> list[Any]:
+    """A cell's state as a list (an LSTM's [h, c], a GRU's [h]), so the compiled step sees one structure."""
+    return list(state) if isinstance(state, (list, tuple)) else [state]
 
 
 def _as_logits(output: np.ndarray, head: Any) -> np.ndarray:
@@ -240,13 +326,16 @@ def sample(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> 
 
 
 def generate_text(
-    model: Model, seed_text: str, length: int, temperature: float = 1.0, seed: int | None = None
+    model: Model, seed_text: str, length: int, temperature: float = 1.0, seed: int | None = None,
+    compiled: bool = True,
 ) -> str:
     """``length`` new characters written by a byte-level model after ``seed_text``.
 
     Text is UTF-8 bytes (tiny Shakespeare is ASCII, so one byte is one character). Sampled bytes are
     decoded as UTF-8 as they come, an invalid sequence becoming U+FFFD, until ``length`` characters are
-    out. ``temperature`` scales the logits; ``seed`` makes the sampling repeat (NumPy's generator).
+    out. ``temperature`` scales the logits; ``seed`` makes the sampling repeat (NumPy's generator). Each byte is
+    one call of a compiled batch-1 step carrying the recurrent state; ``compiled=False`` runs the layers eagerly
+    instead (the slow way, kept to show the difference).
     """
     if not isinstance(seed_text, str) or not seed_text:
         raise ValueError(f"seed_text={seed_text!r} must be a non-empty str to start from, e.g. 'ROMEO:'")
@@ -260,7 +349,10 @@ def generate_text(
             "use ASCII seed text"
         )
     rng = np.random.default_rng(seed)
-    next_logits = _next_byte_logits(model)
+    stack = _rnn_stack(model) if compiled else None
+    if stack is not None and _linear_head(stack[2]):
+        return _write_in_chunks(model, stack, seed_bytes, length, temperature, rng)
+    next_logits = _next_byte_logits(model, compiled)
     for byte in seed_bytes:
         logits = next_logits(byte)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -276,27 +368,85 @@ def generate_text(
     return "".join(pieces)[:length]
 
 
+def _linear_head(head: Any) -> bool:
+    """Whether the head outputs logits (the writing loop adds Gumbel noise to logits, not to probabilities)."""
+    return getattr(getattr(head, "activation", None), "__name__", "linear") == "linear"
+
+
+def _write_in_chunks(model: Model, stack: tuple[Any, list[Any], Any], seed_bytes: bytes, length: int,
+                     temperature: float, rng: np.random.Generator) -> str:
+    """``generate_text`` through compiled code: the seed read by the compiled batch-1 step, then ``CHUNK`` bytes
+    per call of the compiled writing loop, decoded as UTF-8 until ``length`` characters are out."""
+    ops = _keras().ops
+    step, weights = _compiled_step(model, stack)
+    write, _ = _compiled_step(model, stack, loop=True)
+    vocab = model.output_shape[-1]
+    states = [_state_list(rnn.cell.get_initial_state(batch_size=1)) for rnn in stack[1]]
+    for byte in seed_bytes[:-1]:
+        _, states = step(np.array([byte], dtype=np.int32), states, weights())
+    current = np.array([seed_bytes[-1]], dtype=np.int32)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pieces: list[str] = []
+    produced = 0
+    inverse_t = np.asarray(1 / temperature, dtype=np.float32)  # an array: one trace for every temperature
+    while produced < length:
+        noise = rng.gumbel(size=(CHUNK, vocab)).astype(np.float32)
+        written, states = write(current, states, noise, inverse_t, weights())
+        written = ops.convert_to_numpy(written)
+        for byte in written.tolist():
+            piece = decoder.decode(bytes([byte]))
+            pieces.append(piece)
+            produced += len(piece)
+            if produced >= length:
+                break
+        current = written[-1:].astype(np.int32)
+    return "".join(pieces)[:length]
+
+
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
 
 
 @dataclass(frozen=True, repr=False)
 class SampleQuality:
-    """How much a written sample reads like its corpus: how many of its words the corpus uses too, and the
-    longest run of one word said again and again ("the the the" is a run of 3)."""
+    """How much a written sample reads like its corpus: how many of its words the corpus uses too, the longest
+    run of one word said again and again ("the the the" is a run of 3), and the loops a low temperature falls into
+    ("the counter … the counter …"): the most frequent pair of consecutive words and the share of the sample's
+    words its occurrences cover."""
 
     words: int
     known: int
     longest_repeat: int
     repeated_word: str | None = None
+    top_pair: str | None = None
+    top_pair_count: int = 0
 
     @property
     def known_share(self) -> float:
         return self.known / self.words if self.words else 0.0
 
+    @property
+    def loop_share(self) -> float:
+        """Share of the words inside occurrences of the most frequent word pair (0 where no pair comes twice)."""
+        return 2 * self.top_pair_count / self.words if self.words and self.top_pair_count > 1 else 0.0
+
+    @property
+    def empty(self) -> bool:
+        return self.words == 0
+
+    def line(self) -> str:
+        """One line for under a sample: known words, the longest run, the loop measure; an empty sample said so."""
+        if self.empty:
+            return "an EMPTY sample: no whole word written, nothing to judge"
+        loop = (f"most frequent word pair {self.top_pair!r} {self.top_pair_count}x, covering {self.loop_share:.0%} "
+                "of the words" if self.top_pair_count > 1 else "no word pair twice")
+        return (f"{self.known_share:.0%} of its {self.words} words occur in the training text; longest run of one "
+                f"word: {self.longest_repeat}; {loop}")
+
     def __repr__(self) -> str:
         run = (f"{self.repeated_word!r} {self.longest_repeat}x in a row" if self.repeated_word
                else "no word twice in a row")
-        return f"SampleQuality({self.known}/{self.words} words occur in the corpus = {self.known_share:.0%}; {run})"
+        return (f"SampleQuality({self.known}/{self.words} words occur in the corpus = {self.known_share:.0%}; {run}; "
+                f"loop share {self.loop_share:.0%})")
 
 
 def sample_quality(sample: str, corpus: str) -> SampleQuality:
@@ -313,7 +463,9 @@ def sample_quality(sample: str, corpus: str) -> SampleQuality:
         run = run + 1 if word == before else 1
         if run > longest:
             longest, repeated = run, word
-    return SampleQuality(len(words), sum(w in vocabulary for w in words), longest, repeated)
+    pairs = collections.Counter(f"{a} {b}" for a, b in zip(words, words[1:]))
+    top, count = pairs.most_common(1)[0] if pairs else (None, 0)
+    return SampleQuality(len(words), sum(w in vocabulary for w in words), longest, repeated, top, count)
 
 
 # ----------------------------------------------------------------------------------------- training

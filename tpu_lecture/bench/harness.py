@@ -375,9 +375,10 @@ def result_from_training(
     """A result record of a training run (a ``models.TrainingReport``), to save and compare like any other.
 
     Its time is one epoch at the speed of the epochs after the compiling first; ``per_epoch`` scales it to an
-    epoch of that many samples (e.g. CIFAR-10's 50,000; the time is then marked derived). The device is the
-    runtime's accelerator (``detected``, from ``runtime.detect()`` when None) unless ``device`` names one; the framework
-    is the Keras backend in force. ``flops_per_sample`` (e.g. ``count.training_flops_per_sample``) adds FLOP/s.
+    epoch of that many samples (e.g. CIFAR-10's 50,000; the time is then marked derived and extrapolated). The
+    device is the runtime's accelerator (``detected``, from ``runtime.detect()`` when None) unless ``device`` names
+    one; the framework is the Keras backend in force. ``flops_per_sample`` (e.g. ``count.training_flops_per_sample``,
+    the exact count) adds FLOP/s.
     """
     rate = report.samples_per_second
     if rate is None:
@@ -398,6 +399,6 @@ def result_from_training(
         name=name, median=samples / rate, samples=() if scaled else tuple(report.epoch_seconds[1:]),
         first_call=report.first_epoch_seconds, items=samples * report.items_per_sample, item_unit=report.unit,
         flops=None if per_sample is None else per_sample * samples, workload=workload,
-        derived=("median",) if scaled else (), params={**measured, **(params or {})}, note=note,
+        derived=("median",) if scaled else (), extrapolated=scaled, params={**measured, **(params or {})}, note=note,
         **where, **_context(framework, {}, source),
     )

@@ -61,3 +61,15 @@ def peak_fields(chip: hardware.Chip | None, dtype: str | None = None, precision:
     peak = None if ran is None else chip.peak(ran, per_device=per_device)
     fields.update(peak_flops=peak, peak_dtype=ran, peak_note=note)
     return fields
+
+
+def share_of_peak(flops_per_s: float, chip: hardware.Chip, number_format: str) -> float:
+    """``flops_per_s`` as a fraction of ``chip``'s peak in ``number_format``, the format the work ran in; raises
+    ``ValueError`` where the chip table has no peak in that format, rather than dividing by another format's."""
+    fmt = hardware.DTYPE_NAMES.get(number_format.lower(), number_format.lower())
+    peak = chip.peak(fmt)
+    if peak is None:
+        known = ", ".join(chip.peaks)
+        raise ValueError(f"{chip.name} has no {fmt} peak in the chip table (it has {known}): a share of another "
+                         "format's peak compares unlike things; compare with the memory roof or leave it out")
+    return flops_per_s / peak

@@ -11,12 +11,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tpu_lecture import hardware, roofline
-from tpu_lecture.bench.record import BenchmarkResult, compare, format_rate
+from tpu_lecture.bench.record import BenchmarkResult, compare, format_label, format_rate
 from tpu_lecture.viz import style
 
 
+def rule_label(result: BenchmarkResult) -> str:
+    """A series' format as run and timing rule, short enough for a legend: 'TF32, synced, compiled, measured'."""
+    return ", ".join((format_label(result.format_as_run), "synced" if result.synchronized else "NO SYNC",
+                      "compile incl." if result.includes_compile else "compiled",
+                      "EXTRAPOLATED" if result.extrapolated else "measured")
+                     + ((" + copy",) if result.includes_transfer else ()))
+
+
 def plot_times(results: Iterable[BenchmarkResult]) -> Any:
-    """Median time against size, log-log, one line per runtime and dtype; one panel per workload."""
+    """Median time against size, log-log, one line per runtime, format as run and timing rule (the legend says
+    which); one panel per workload; NOISY timings drawn hollow."""
     import matplotlib.pyplot as plt
 
     results = [r for r in results if r.size is not None and r.workload is not None]
@@ -28,11 +37,16 @@ def plot_times(results: Iterable[BenchmarkResult]) -> Any:
         lines: dict[str, list[BenchmarkResult]] = {}
         for r in results:
             if r.workload == workload:
-                flags = (" no sync" if not r.synchronized else "") + (" + copy" if r.includes_transfer else "")
-                lines.setdefault(f"{r.runtime_label} {r.dtype}{flags}", []).append(r)
+                lines.setdefault(f"{r.runtime_label} ({rule_label(r)})", []).append(r)
         for label, points in lines.items():
             points.sort(key=lambda r: r.size)
-            ax.loglog([r.size for r in points], [r.median for r in points], marker="o", label=label)
+            line, = ax.loglog([r.size for r in points], [r.median for r in points], marker="o", label=label)
+            noisy = [r for r in points if r.noisy]
+            if noisy:
+                ax.scatter([r.size for r in noisy], [r.median for r in noisy], s=36, facecolors="white",
+                           edgecolors=line.get_color(), zorder=3)
+        if any(r.noisy for r in results if r.workload == workload):
+            ax.scatter([], [], s=36, facecolors="white", edgecolors=style.INK, label="hollow: NOISY (spread above 20%)")
         sizes = sorted({r.size for r in results if r.workload == workload})
         ax.set_xticks(sizes, [str(n) for n in sizes])
         ax.set_xticks([], minor=True)
@@ -45,7 +59,9 @@ def plot_times(results: Iterable[BenchmarkResult]) -> Any:
 
 
 def plot_speedup(results: Iterable[BenchmarkResult], baseline: str | None = None) -> Any:
-    """Bars: how many times faster each runtime ran each case than the baseline runtime (log scale)."""
+    """Bars: how many times faster each runtime ran each case than the baseline runtime (log scale). A case is one
+    format as run and one timing rule (``BenchmarkResult.case``); a speed-up that lies within the two timings'
+    spreads is drawn hollow and hatched: inconclusive, not a result."""
     import matplotlib.pyplot as plt
 
     table = compare(results, baseline)
@@ -55,16 +71,34 @@ def plot_speedup(results: Iterable[BenchmarkResult], baseline: str | None = None
         raise ValueError("no case ran both on the baseline and on another runtime: nothing to compare")
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(cases) + 2), 4.5))
     width = 0.8 / len(others)
+    colors = itertools.cycle(style.SERIES)
+    hollow = False
     for i, column in enumerate(others):
-        values = [table.speedup(case, column) or 0 for case in cases]
+        color = next(colors)
+        ratios = [table.ratio(case, column) for case in cases]
         xs = [j + (i - (len(others) - 1) / 2) * width for j in range(len(cases))]
-        ax.bar(xs, values, width=width, label=column)
+        solid = [r is not None and r.verdict != "inconclusive" for r in ratios]
+        values = [0 if r is None else r.ratio for r in ratios]
+        if any(solid):
+            ax.bar([x for x, s in zip(xs, solid) if s], [v for v, s in zip(values, solid) if s], width=width,
+                   color=color, label=column)
+        unsure = [(x, v) for x, v, s, r in zip(xs, values, solid, ratios) if not s and r is not None]
+        if unsure:
+            hollow = True
+            ax.bar([x for x, _ in unsure], [v for _, v in unsure], width=width, facecolor="white", edgecolor=color,
+                   hatch="//", label=None if any(solid) else column)
     ax.axhline(1, color="black", linewidth=0.8)
     ax.set_yscale("log")
     ax.set_xticks(range(len(cases)))
     ax.set_xticklabels(cases, rotation=30, ha="right", fontsize="small")
     ax.set_ylabel(f"speed-up over {table.baseline}")
-    ax.legend(fontsize="small")
+    handles, _ = ax.get_legend_handles_labels()
+    if hollow:
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(facecolor="white", edgecolor=style.INK, hatch="//",
+                             label="hatched: inconclusive (within the spreads)"))
+    ax.legend(handles=handles, fontsize="small")
     fig.tight_layout()
     return fig
 
@@ -78,7 +112,8 @@ def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] 
 
     chip = _chip(chip)
     points = [r for r in results if r.intensity is not None and r.flops_per_s]
-    formats = list(dict.fromkeys([chip.peak_dtype, *(r.peak_dtype for r in points if r.peak_dtype in chip.peaks)]))
+    formats = list(dict.fromkeys([chip.peak_dtype, *(r.format_as_run for r in points
+                                                      if r.format_as_run in chip.peaks)]))
     if chip.memory_bandwidth is None:
         raise ValueError(f"{chip.name} has no memory bandwidth in the table: a roofline needs one (measure it with "
                          "bench.roofs.memory_roof and make the chip with bench.roofs.measured_chip)")
@@ -90,7 +125,8 @@ def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] 
     for fmt, ridge, dash in zip(formats, ridges, itertools.cycle(("-", "--", "-.", ":"))):
         peak = chip.peaks[fmt]
         ax.loglog(xs, [roofline.attainable_flops(x, peak, chip.memory_bandwidth) for x in xs], dash,
-                  color=style.INK, lw=1.6, label=f"roof, {fmt} peak {format_rate(peak, 'FLOP/s')}")
+                  color=style.INK, lw=1.6, label=f"roof, {fmt} peak {format_rate(peak, 'FLOP/s')}"
+                  + (f" ({format_label(fmt)})" if format_label(fmt) != fmt else ""))
         ax.plot(ridge, peak, "o", color=style.INK, ms=5)
     colors = _framework_colors(points)
     for label, series in _series(points).items():
@@ -100,6 +136,8 @@ def plot_roofline(chip: hardware.Chip | str, results: Iterable[BenchmarkResult] 
         for r in series:
             ax.plot(r.intensity, r.flops_per_s, marker, ms=6, color=color, mfc="white" if r.noisy else color, zorder=3)
         ax.plot([], [], marker + dash, color=color, label=label)
+    if any(r.noisy for r in points):
+        ax.plot([], [], "o", color=style.INK, mfc="white", label="hollow: NOISY (spread above 20%)")
     ax.set_xlabel("arithmetic intensity (FLOPs per byte)")
     ax.set_ylabel("FLOP/s")
     ax.set_title(title or f"Roofline of {chip.name}")
@@ -120,17 +158,16 @@ _MARKERS = {"add": "s", "matmul": "o"}  # other workloads: a diamond; an unsynch
 def _look(result: BenchmarkResult) -> tuple[str, str]:
     """A series' marker (by workload; a cross where it was not synchronised) and its line (dashed for 16 bits)."""
     marker = _MARKERS.get(result.workload or "", "D") if result.synchronized else "X"
-    return marker, "--" if (result.dtype or "") in ("bfloat16", "float16") else "-"
+    return marker, "--" if (result.format_as_run or "") in ("bfloat16", "float16", "tfloat32") else "-"
 
 
 def _series(points: Sequence[BenchmarkResult]) -> dict[str, list[BenchmarkResult]]:
-    """Results grouped into the curves of a roofline: one per runtime, workload, dtype and timing variant,
-    sorted by intensity (that is, by size)."""
+    """Results grouped into the curves of a roofline: one per runtime, workload, format as run and timing rule
+    (the label says both), sorted by intensity (that is, by size)."""
     groups: dict[str, list[BenchmarkResult]] = {}
     for r in points:
-        flags = (" no sync" if not r.synchronized else "") + (" + copy" if r.includes_transfer else "")
-        what = f"{r.workload or r.name} {r.dtype or ''}".strip() if r.workload else r.name
-        groups.setdefault(f"{what}{flags} · {r.framework or r.runtime_label}", []).append(r)
+        what = r.workload or r.name
+        groups.setdefault(f"{what} · {r.framework or r.runtime_label} ({rule_label(r)})", []).append(r)
     return {label: sorted(found, key=lambda r: r.intensity) for label, found in groups.items()}
 
 

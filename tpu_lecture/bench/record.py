@@ -13,11 +13,19 @@ from dataclasses import dataclass, field, fields
 from html import escape
 from typing import Any
 
-from tpu_lecture import roofline
+from tpu_lecture import hardware, roofline
 from tpu_lecture.bench import schema
 
 SCHEMA = schema.SCHEMA  # the version of the stored record, written as its "schema" field
 SPREAD_LIMIT = 0.2  # a spread (relative IQR) above this marks a timing NOISY: shown as such, never used silently
+ELEMENTWISE = ("add", "scale", "triad", "chain", "copy")  # vector work: no matrix unit, no TF32, no bfloat16 passes
+FORMAT_LABELS = {"tfloat32": "TF32"}  # how a number format is printed where its table name is not the usual one
+_DTYPES = {"fp32": "float32", "f32": "float32", "tf32": "tfloat32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+def format_label(fmt: str | None) -> str:
+    """A number format as a person reads it: 'TF32' for the table's 'tfloat32', 'unknown format' for None."""
+    return "unknown format" if fmt is None else FORMAT_LABELS.get(fmt, fmt)
 
 # --- one result ---------------------------------------------------------------------------------------------
 
@@ -46,6 +54,9 @@ class BenchmarkResult:
     item_unit: str | None = None
     synchronized: bool = True
     includes_transfer: bool = False  # the host-to-device copy of the inputs is inside the timing
+    includes_compile: bool = False  # the timing holds the first call's tracing and compiling
+    extrapolated: bool = False  # the time is scaled from a shorter run, not measured as a whole
+    number_format: str | None = None  # the format the arithmetic ran in, where known ("tfloat32" for TF32)
     workload: str | None = None
     shape: tuple[int, ...] | None = None
     size: int | None = None
@@ -64,6 +75,10 @@ class BenchmarkResult:
     peak_is_estimate: bool = False
     peak_note: str | None = None  # why there is no peak to compare with, where there is none
     method: str | None = None  # how the median was found, where not from one series of calls
+    repeats: int | None = None  # timed calls behind the median, where the samples are not stored
+    sync_method: str | None = None  # how the device was waited for: "block_until_ready", ".numpy()", "none"
+    form_factor: str | None = None  # of the accelerator: "SXM5", "PCIe", "NVL", a TPU slice
+    provenance: str | None = None  # "measured by tpu_lecture.bench" or why the record falls short of that
     date: str | None = None
     package_version: str | None = None
     environment: str | None = None
@@ -95,8 +110,11 @@ class BenchmarkResult:
 
     @property
     def percent_of_peak(self) -> float | None:
-        """Achieved FLOP/s as a percentage of the device's peak in ``peak_dtype``, None where unknown."""
+        """Achieved FLOP/s as a percentage of the device's peak in ``peak_dtype``, None where unknown or where
+        ``peak_dtype`` is not the format as run (a share of another format's peak is not a share of anything)."""
         if self.flops_per_s is None or not self.peak_flops:
+            return None
+        if self.peak_dtype and self.format_as_run and self.peak_dtype != self.format_as_run:
             return None
         return 100 * self.flops_per_s / self.peak_flops
 
@@ -106,6 +124,39 @@ class BenchmarkResult:
         if self.bytes_per_s is None or not self.peak_bandwidth:
             return None
         return 100 * self.bytes_per_s / self.peak_bandwidth
+
+    @property
+    def format_as_run(self) -> str | None:
+        """The number format the arithmetic ran in: ``number_format`` where stored, else found from the dtype, the
+        precision and where it ran (a default-precision float32 product on a GPU with a TF32 peak runs in TF32, on
+        a TPU in bfloat16 passes; element-wise work and CPUs run in the dtype itself)."""
+        if self.number_format:
+            return _DTYPES.get(self.number_format.lower(), self.number_format.lower())
+        if self.dtype is None:
+            return None
+        dtype = _DTYPES.get(self.dtype.lower(), self.dtype.lower())
+        precision = (self.precision or "default").lower()
+        if dtype != "float32" or self.workload in ELEMENTWISE or precision.startswith(("highest", "float32")):
+            return dtype
+        if "tf32" in precision or self.peak_dtype == "tfloat32":
+            return "tfloat32"
+        if self.device_kind == "tpu":
+            return "bfloat16"
+        chip = hardware.match(self.device) if self.device_kind == "gpu" and self.device else None
+        return "tfloat32" if chip is not None and chip.peak("tfloat32") is not None else dtype
+
+    @property
+    def timing_rule(self) -> str:
+        """How the time was taken, in the three respects a fair comparison must share: 'synchronised, compile
+        excluded, measured' (or unsynchronised, compile included, extrapolated)."""
+        return ", ".join(("synchronised" if self.synchronized else "unsynchronised",
+                          "compile included" if self.includes_compile else "compile excluded",
+                          "extrapolated" if self.extrapolated else "measured"))
+
+    @property
+    def like_key(self) -> tuple[str | None, bool, bool, bool]:
+        """What two results must share to be compared: the format as run and the timing rule."""
+        return (self.format_as_run, self.synchronized, self.includes_compile, self.extrapolated)
 
     @property
     def noisy(self) -> bool:
@@ -125,12 +176,21 @@ class BenchmarkResult:
 
     @property
     def case(self) -> str:
-        """What was run, independent of where: the row of a comparison."""
-        label = self.name
+        """What was run, independent of where: the row of a comparison. It names the format as run where that is
+        not the dtype ('matmul 8192x8192x8192 float32 (TF32)') and every timing rule but the usual one, so a
+        table never puts a TF32 run beside a float32 one, or a compiling run beside a compiled one."""
+        label = self.name.replace(" (highest precision)", "")
+        fmt, dtype = self.format_as_run, _DTYPES.get((self.dtype or "").lower(), (self.dtype or "").lower())
+        if fmt is not None and dtype and fmt != dtype and f"({format_label(fmt)})" not in label:
+            label += f" ({format_label(fmt)})"
         if not self.synchronized and "no sync" not in label:
             label += " (no sync)"
         if self.includes_transfer and "copy" not in label:
             label += " + copy"
+        if self.includes_compile and "compile" not in label:
+            label += " (compile included)"
+        if self.extrapolated and "extrapolated" not in label:
+            label += " (extrapolated)"
         return label
 
     def rate(self) -> str:
@@ -179,8 +239,14 @@ class BenchmarkResult:
             parts.append(f"{self.percent_of_peak:.3g}% of {self.peak_dtype} peak{estimate}")
         elif self.flops is not None and self.peak_note:
             parts.append(f"no % of peak: {self.peak_note}")
+        if self.format_as_run is not None and self.format_as_run != _DTYPES.get((self.dtype or "").lower(), self.dtype):
+            parts.append(f"ran in {format_label(self.format_as_run)}")
         if not self.synchronized:
             parts.append("UNSYNCHRONISED: measures only the launch")
+        if self.includes_compile:
+            parts.append("compile included")
+        if self.extrapolated:
+            parts.append("EXTRAPOLATED from a shorter run")
         if self.derived:
             parts.append(f"derived: {', '.join(self.derived)}")
         return f"BenchmarkResult({self.name!r} on {self.runtime_label}: {'; '.join(parts)})"
@@ -221,6 +287,26 @@ def format_ratio(ratio: float) -> str:
     return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.3g}x"
 
 
+class UnlikeComparison(ValueError):
+    """Two results that differ in number format or timing rule, compared where only like with like may be."""
+
+
+def differences(this: BenchmarkResult, other: BenchmarkResult) -> tuple[str, ...]:
+    """How two results differ in what a fair comparison must share, each as 'this against other': the format
+    as run ('TF32 against float32', where both are known), the sync, the compile, measured or extrapolated; ()
+    for like with like."""
+    found = []
+    if None not in (this.format_as_run, other.format_as_run) and this.format_as_run != other.format_as_run:
+        found.append(f"{format_label(this.format_as_run)} against {format_label(other.format_as_run)}")
+    for (mine, theirs), words in (((this.synchronized, other.synchronized), ("synchronised", "unsynchronised")),
+                                  ((this.includes_compile, other.includes_compile),
+                                   ("compile included", "compile excluded")),
+                                  ((this.extrapolated, other.extrapolated), ("extrapolated", "measured"))):
+        if mine != theirs:
+            found.append(f"{words[0] if mine else words[1]} against {words[1] if mine else words[0]}")
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class SpeedRatio:
     """How one timing compares with another, worded so that it holds whichever way it goes.
@@ -228,12 +314,14 @@ class SpeedRatio:
     ``ratio`` is the other's time over this one's (above 1: this one is faster). Within ``margin`` (10%, or the
     two timings' spreads added, where larger) they are "about as fast" — or, where a timing is NOISY, the
     comparison is "inconclusive": the ratio lies within the noise. Beyond the margin the difference stands even
-    for noisy timings. Never "0.4x faster": a slowdown is called one.
+    for noisy timings. Never "0.4x faster": a slowdown is called one. ``unlike`` names how the two sides differ
+    in format or timing rule (see ``differences``); it is printed with the ratio, never left out.
     """
 
     ratio: float
     margin: float
     noisy: bool = False
+    unlike: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -244,16 +332,29 @@ class SpeedRatio:
             return "slower"
         return "inconclusive" if self.noisy else "about as fast"
 
+    @property
+    def conclusive(self) -> bool:
+        """Whether the ratio is a result: not inconclusive (noise) and between like and like."""
+        return self.verdict != "inconclusive" and not self.unlike
+
+    @property
+    def speedup(self) -> float | None:
+        """The ratio where it is a result to state, None where it is inconclusive."""
+        return None if self.verdict == "inconclusive" else self.ratio
+
+    def _unlike(self) -> str:
+        return f" [not like for like: {'; '.join(self.unlike)}]" if self.unlike else ""
+
     def __str__(self) -> str:
         verdict = self.verdict
         if verdict == "faster":
-            return f"{format_ratio(self.ratio)} faster"
+            return f"{format_ratio(self.ratio)} faster" + self._unlike()
         if verdict == "slower":
-            return f"{format_ratio(1 / self.ratio)} slower"
+            return f"{format_ratio(1 / self.ratio)} slower" + self._unlike()
         if verdict == "about as fast":
-            return f"about as fast (within {self.margin:.0%})"
+            return f"about as fast (within {self.margin:.0%})" + self._unlike()
         return (f"inconclusive: a timing spread above {SPREAD_LIMIT:.0%} and a time ratio ({self.ratio:.3g}) within "
-                f"the spreads ({self.margin:.0%})")
+                f"the spreads ({self.margin:.0%})" + self._unlike())
 
     def sentence(self, this: str, other: str) -> str:
         """The comparison as a sentence that holds: '8 steps ran 1.15x faster than 1 step', '... ran about as
@@ -266,18 +367,27 @@ def _sentence(ratio: SpeedRatio, this: str, other: str) -> str:
     if verdict in ("faster", "slower"):
         return f"{this} ran {ratio} than {other}"
     if verdict == "about as fast":
-        return f"{this} ran about as fast as {other} (within {ratio.margin:.0%})"
+        return f"{this} ran about as fast as {other} (within {ratio.margin:.0%}){ratio._unlike()}"
     return f"{this} against {other}: {ratio}"
 
 
-def speed_ratio(this: BenchmarkResult | float, other: BenchmarkResult | float, margin: float = 0.1) -> SpeedRatio:
-    """How fast ``this`` ran compared with ``other`` (results, or times in seconds)."""
+def speed_ratio(this: BenchmarkResult | float, other: BenchmarkResult | float, margin: float = 0.1, *,
+                unlike: str = "label") -> SpeedRatio:
+    """How fast ``this`` ran compared with ``other`` (results, or times in seconds). Two results that differ in
+    format as run or timing rule are labelled so (``unlike="label"``) or refused (``unlike="refuse"``, raising
+    ``UnlikeComparison``)."""
+    if unlike not in ("label", "refuse"):
+        raise ValueError(f"unlike must be 'label' or 'refuse', not {unlike!r}")
     spread = sum(r.spread or 0.0 for r in (this, other) if isinstance(r, BenchmarkResult))
     noisy = any(r.noisy for r in (this, other) if isinstance(r, BenchmarkResult))
     seconds = [r.median if isinstance(r, BenchmarkResult) else float(r) for r in (this, other)]
     if not all(s > 0 and math.isfinite(s) for s in seconds):
         raise ValueError(f"times to compare must be positive seconds, not {seconds}")
-    return SpeedRatio(seconds[1] / seconds[0], max(margin, spread), noisy)
+    found = differences(this, other) if all(isinstance(r, BenchmarkResult) for r in (this, other)) else ()
+    if found and unlike == "refuse":
+        raise UnlikeComparison(f"{this.name} and {other.name} are not like for like ({'; '.join(found)}): compare "
+                               "runs of one number format and one timing rule, or pass unlike='label'")
+    return SpeedRatio(seconds[1] / seconds[0], max(margin, spread), noisy, found)
 
 
 # --- comparing results across runtimes -----------------------------------------------------------------------
@@ -297,15 +407,28 @@ class Comparison:
             return None
         return cells[self.baseline].median / cells[column].median
 
+    def ratio(self, case: str, column: str) -> SpeedRatio | None:
+        """The comparison of ``column`` with the baseline on ``case``, its verdict decided with the spreads (a
+        row holds results of one format as run and one timing rule: see ``BenchmarkResult.case``)."""
+        cells = dict(self.rows).get(case, {})
+        if self.baseline is None or column not in cells or self.baseline not in cells:
+            return None
+        return speed_ratio(cells[column], cells[self.baseline])
+
+    def conclusive_speedup(self, case: str, column: str) -> float | None:
+        """``speedup`` where the spreads let it stand, None where it is missing or inconclusive."""
+        ratio = self.ratio(case, column)
+        return None if ratio is None else ratio.speedup
+
     def _cell(self, case: str, column: str, result: BenchmarkResult | None) -> str:
         if result is None:
             return "—"
         text = format_seconds(result.median)
         if result.rate():
             text += f", {result.rate()}"
-        speedup = self.speedup(case, column)
-        if speedup is not None and column != self.baseline:
-            text += f", {speedup:.3g}x"
+        ratio = self.ratio(case, column)
+        if ratio is not None and column != self.baseline:
+            text += ", inconclusive" if ratio.verdict == "inconclusive" else f", {ratio.ratio:.3g}x"
         if result.derived:
             text += "*"
         if result.noisy:
@@ -327,6 +450,11 @@ class Comparison:
             lines.append("* time derived from a reported rate, not measured as a time")
         if any(r.noisy for _, cells in self.rows for r in cells.values()):
             lines.append(f"(noisy): the calls spread more than {SPREAD_LIMIT:.0%}; re-measure before concluding")
+        if any(self.ratio(case, c) is not None and self.ratio(case, c).verdict == "inconclusive"
+               for case, _ in self.rows for c in self.columns if c != self.baseline):
+            lines.append("inconclusive: the speed-up lies within the two timings' spreads; no result")
+        lines.append("each row is one number format as run and one timing rule (rows name any other: TF32, no sync, "
+                     "compile included, extrapolated)")
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -25,15 +25,50 @@ from tpu_lecture.runtime import runtime
 from tpu_lecture.runtime.machine import cores
 
 STREAM = "McCalpin's STREAM benchmark (copy and add kernels; bytes read plus bytes written per second)"
+BIG_ARRAYS = 512  # MiB per array from which the host's roof times STREAM's copy alone (each add call moves 1.5x)
+CACHE_FACTOR = 4  # STREAM's rule: the arrays a kernel touches hold at least 4x the last-level cache
+FALLBACK_CACHE = 64 * 2**20  # assumed where the machine does not report its caches: a large server CPU's L3
+_CACHES = "/sys/devices/system/cpu/cpu0/cache"
+
+
+def last_level_cache(root: str = _CACHES) -> tuple[int, str]:
+    """(bytes, where the figure came from) of the host's last-level cache, read from Linux's sysfs (the highest
+    ``index*/level`` and its ``size``); where sysfs does not say, ``FALLBACK_CACHE`` and the words 'assumed'."""
+    from pathlib import Path
+
+    found = []
+    for index in Path(root).glob("index*"):
+        try:
+            level = int((index / "level").read_text())
+            text = (index / "size").read_text().strip().upper()
+        except (OSError, ValueError):
+            continue
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if digits.isdigit():
+            found.append((level, int(digits) * scale))
+    if not found:
+        return FALLBACK_CACHE, f"assumed {FALLBACK_CACHE // 2**20} MiB: {root} does not report the caches"
+    level, size = max(found)
+    return size, f"L{level} of {size // 2**20} MiB, read from {root}"
+
+
+def stream_megabytes(cache_bytes: int | None = None, arrays: int = 2) -> float:
+    """MiB per array so that a kernel over ``arrays`` arrays (copy: 2) touches ``CACHE_FACTOR`` x the last-level
+    cache: a roof of the memory, not of the cache."""
+    cache = last_level_cache()[0] if cache_bytes is None else cache_bytes
+    return max(16.0, CACHE_FACTOR * cache / arrays / 2**20)
 
 
 @contextlib.contextmanager
-def _stream_kernels(elements: int, threads: int) -> Iterator[dict[str, tuple[Callable[[], None], int]]]:
+def _stream_kernels(elements: int, threads: int,
+                    use: Sequence[str] = ("copy", "add")) -> Iterator[dict[str, tuple[Callable[[], None], int]]]:
     """STREAM's copy c = a and add c = a + b over float32 arrays split into one slice per thread, each kernel
     with the bytes one call moves; outputs are written in place (no array is allocated while timed)."""
     import numpy as np
 
-    a, b, c = np.ones(elements, np.float32), np.full(elements, 2.0, np.float32), np.zeros(elements, np.float32)
+    a, c = np.ones(elements, np.float32), np.zeros(elements, np.float32)
+    b = np.full(elements, 2.0, np.float32) if "add" in use else a
     bounds = np.linspace(0, elements, threads + 1).astype(int)
     slices = [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
     with ThreadPoolExecutor(threads) as pool:
@@ -43,19 +78,23 @@ def _stream_kernels(elements: int, threads: int) -> Iterator[dict[str, tuple[Cal
         def add() -> None:
             list(pool.map(lambda s: np.add(a[s], b[s], out=c[s]), slices))
 
-        yield {"copy": (copy, 2 * a.nbytes), "add": (add, 3 * a.nbytes)}
+        kernels = {"copy": (copy, 2 * a.nbytes), "add": (add, 3 * a.nbytes)}
+        yield {kind: kernels[kind] for kind in use}
 
 
-def memory_roof(framework: str = "numpy", device: Any = None, megabytes: float = 256, threads: int | None = None,
-                rounds: int = 3, target_time: float = 0.2) -> BenchmarkResult:
+def memory_roof(framework: str = "numpy", device: Any = None, megabytes: float | None = None,
+                threads: int | None = None, rounds: int = 3, target_time: float = 0.2) -> BenchmarkResult:
     """The memory roof: the best bytes/s of STREAM's kernels over arrays of ``megabytes`` each, in interleaved
     rounds (``harness.interleave``). NumPy runs them on the host split over ``threads`` (every core by default);
-    JAX and TensorFlow run their add and triad (x + 3y, fused by XLA) on ``device``."""
-    megabytes = positive("megabytes", megabytes)
+    JAX and TensorFlow run their add and triad (x + 3y, fused by XLA) on ``device``. ``megabytes=None`` sizes the
+    arrays from the host's last-level cache (``stream_megabytes``); ``params`` says the cache and its source."""
+    cache, cache_source = last_level_cache()
+    megabytes = stream_megabytes(cache) if megabytes is None else positive("megabytes", megabytes)
     elements = int(megabytes * 2**20 / 4)
     if runtime.adapter(framework).HOST_ONLY:
         threads = cores() if threads is None else whole_number("threads", threads)
-        with _stream_kernels(elements, threads) as kernels:
+        use = ("copy",) if megabytes >= BIG_ARRAYS else ("copy", "add")  # big arrays: copy alone, as quick
+        with _stream_kernels(elements, threads, use) as kernels:
             found = interleave({kind: _timed(fn, moved, kind, f"memory roof: STREAM {kind}, {threads} threads, "
                                              f"{megabytes:g} MiB arrays", target_time)
                                 for kind, (fn, moved) in kernels.items()}, rounds=rounds)
@@ -66,7 +105,9 @@ def memory_roof(framework: str = "numpy", device: Any = None, megabytes: float =
         found = interleave({kind: _run(w, target_time, f"memory roof: {framework} {kind}, {n}x{n} float32")
                             for kind, w in work.items()}, rounds=rounds)
     best = max(found.values(), key=lambda r: r.bytes_per_s)
-    best.params.update(kernels={kind: r.bytes_per_s for kind, r in found.items()}, megabytes=megabytes)
+    best.params.update(kernels={kind: r.bytes_per_s for kind, r in found.items()}, megabytes=megabytes,
+                       last_level_cache=cache, cache_source=cache_source,
+                       times_the_cache=round(2 * megabytes * 2**20 / cache, 2))
     best.source = f"measured by tpu_lecture.bench.roofs.memory_roof, after {STREAM}"
     return best
 
@@ -75,7 +116,7 @@ def _timed(fn: Callable[[], None], moved: int, kind: str, name: str,
            target_time: float) -> Callable[[], BenchmarkResult]:
     """A STREAM kernel as a contender of ``interleave``: one measurement per call."""
     return lambda: benchmark(fn, name=name, bytes=moved, framework="numpy", device="cpu", target_time=target_time,
-                             info={"workload": kind, "dtype": "float32"})
+                             warmup=1, min_repeat=3, info={"workload": kind, "dtype": "float32"})
 
 
 def _run(work: matrix_ops.Workload, target_time: float, name: str) -> Callable[[], BenchmarkResult]:
@@ -156,7 +197,7 @@ class Roofs:
 
 
 def measure(framework: str = "numpy", device: Any = None, n: int = 1024, dtypes: Sequence[str] = ("float32",),
-            megabytes: float = 256, rounds: int = 3, target_time: float = 0.2,
+            megabytes: float | None = None, rounds: int = 3, target_time: float = 0.2,
             compute_frameworks: Sequence[str] | None = None) -> Roofs:
     """This runtime's roofs on one device: ``memory_roof`` with ``framework``, and a ``compute_roof`` per dtype, the
     fastest of ``compute_frameworks`` (by default ``framework`` alone)."""

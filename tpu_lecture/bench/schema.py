@@ -133,10 +133,13 @@ KINDS: dict[str, Callable[[str, Any], Any]] = {
     **dict.fromkeys(("min", "max", "first_call", "spread", "flops", "bytes_moved", "items", "peak_flops",
                      "peak_bandwidth"), _number),
     "samples": _seconds_list, "derived": _text_list, "shape": _shape, "size": _count,
-    **dict.fromkeys(("synchronized", "includes_transfer", "peak_is_estimate"), _flag),
+    **dict.fromkeys(("synchronized", "includes_transfer", "includes_compile", "extrapolated", "peak_is_estimate"),
+                   _flag),
     **dict.fromkeys(("item_unit", "workload", "dtype", "precision", "device", "device_kind", "framework",
                      "framework_version", "chip", "peak_dtype", "peak_note", "method", "date", "package_version",
-                     "environment", "host", "source", "note"), _text),
+                     "environment", "host", "source", "note", "number_format", "sync_method",
+                     "form_factor", "provenance"), _text),
+    "repeats": _count,
     "params": _mapping, "versions": _text_mapping, "reported": _number_mapping,
 }
 

@@ -20,7 +20,8 @@ from tpu_lecture.bench.record import BenchmarkResult, usable
 REFERENCE_FILES = ("h200_2026-11-26.jsonl",)
 REFERENCE_PROVENANCE = (
     "figures measured on one NVIDIA H200 (JAX 0.11.2, Keras 3.15.1 on the JAX backend, 16-core host) on 2026-11-26 "
-    "by scripts outside this package, then written into its result records: not measured by "
+    "by scripts outside this package, then written into its result records by hand (no repeat count, spread, sync "
+    "method, driver version or form factor recorded; one value kept per case): not measured by "
     "tpu_lecture's own bench, which has not run on a GPU yet (benchmarks/accelerator_reference.py is the script "
     "that will replace them)"
 )

@@ -85,4 +85,5 @@ def measured_by(result: BenchmarkResult) -> str:
     source = result.source or ""
     who = source if source.startswith("measured by") else "measured by other scripts"
     when = f" on {result.date[:10]}" if result.date else ""
-    return f"{result.device or 'unknown device'} ({software or 'unknown software'}), {who}{when}"
+    hand = ", written into the record by hand" if (result.provenance or "").startswith("written by hand") else ""
+    return f"{result.device or 'unknown device'} ({software or 'unknown software'}), {who}{when}{hand}"

@@ -45,7 +45,13 @@ def _predicted(batch: int = PREDICT) -> float:
 
 
 def _train_flops() -> int:
-    """Training FLOPs per sample by the rule of thumb: 3 × forward, 1 MAC = 2 FLOPs."""
+    """Training FLOPs per sample by the exact count (section 4): forward, and backward every product but the
+    pixels' gradient, 1 MAC = 2 FLOPs."""
+    return macs.mlp_training_flops_per_sample()
+
+
+def _rule_of_thumb_flops() -> int:
+    """Training FLOPs per sample by the 3 × forward estimate, which counts the pixels' gradient too."""
     return 3 * macs.macs_to_flops(macs.mlp_macs_per_sample())
 
 
@@ -71,7 +77,8 @@ def _mxu_busy_percent(rows: int = ROWS_PER_CORE, array: int = 128) -> float:
 def _worked_rate() -> str:
     forward = macs.mlp_macs_per_sample()
     return (f"Forward, the MLP does {forward:,} MACs per sample (`tl.mlp_macs_per_sample()`) = {2 * forward:,} FLOPs; "
-            f"training ≈ 3 × forward = {_train_flops() / 1e6:.1f} MFLOP per sample. The reference trained "
+            f"training, counted exactly (section 4: no gradient for the pixels), {_train_flops() / 1e6:.1f} MFLOP per "
+            "sample. The reference trained "
             f"{_h200_sweep()[RATE_BATCH]:,.0f} samples/s at batch {RATE_BATCH}: × {_train_flops() / 1e6:.1f} MFLOP = "
             f"{_achieved_tflops():.1f} TFLOP/s, against {_achieved_tflops(BATCH):.1f} at batch {BATCH}, and still "
             f"{100 * _achieved_tflops() * 1e12 / training.peak_for(hardware.get('H200'), 'float32')[1]:.1f}% of the "
@@ -125,10 +132,12 @@ def _worked_busy() -> str:
 
 EXERCISES = (
     Exercise(1, "the H200's achieved FLOP/s at batch 2048", answer=_achieved_tflops, unit="TFLOP/s", rel_tol=0.01,
-             hint="samples per second (section 7's sweep) × training FLOPs per sample, 3 × the forward pass, "
-                  "1 MAC = 2 FLOPs",
-             mistakes=(Mistake(lambda: _achieved_tflops() / 3, "that is the forward pass only: training costs about "
-                                                               "three (forward and two backward products)"),
+             hint="samples per second (section 7's sweep) × training FLOPs per sample, the exact count of "
+                  "section 4 (1 MAC = 2 FLOPs)",
+             mistakes=(Mistake(lambda: _h200_sweep()[RATE_BATCH] * _rule_of_thumb_flops() / 1e12,
+                               "that is the 3 × forward estimate: section 4's exact count skips the pixels' gradient"),
+                       Mistake(lambda: _h200_sweep()[RATE_BATCH] * macs.macs_to_flops(macs.mlp_macs_per_sample())
+                               / 1e12, "that is the forward pass only: training adds the backward products"),
                        Mistake(lambda: _achieved_tflops() / 2, "a MAC is 2 FLOPs: count FLOPs, not MACs"),
                        Mistake(lambda: _achieved_tflops() * 1e12, "right, but in FLOP/s: give it in TFLOP/s")),
              worked=_worked_rate),

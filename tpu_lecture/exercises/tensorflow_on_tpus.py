@@ -60,10 +60,16 @@ def _worked_devices() -> str:
         spec = hardware.get(name)
         lines.append(f"{name}-8: {BOARD} TensorCores ÷ {spec.tensorcores} per chip = {BOARD // spec.tensorcores} "
                      f"chips, each {spec.devices_per_chip} device(s): {_devices(name)} devices")
-    return ("; ".join(lines) + ". From v4 on, the two TensorCores of a chip are one device to the framework "
-            "(\"megacore\", Cloud TPU system architecture docs; `hardware.get(\"TPU v4\").devices_per_chip`), so "
-            f"`TPUStrategy` makes {_devices()} replicas and each gets {BATCH // _devices()} samples of {BATCH}; on a "
-            f"v3-8 it made 8 replicas of {BATCH // 8}.")
+    megacore = [c.name for c in hardware.chips("tpu") if c.tensorcores == 2 and c.devices_per_chip == 1]
+    single = [c.name for c in hardware.chips("tpu") if c.tensorcores == 1 and c.name != "TPU v1"]
+    unknown = [c.name for c in hardware.chips("tpu") if c.devices_per_chip is None]
+    return ("; ".join(lines) + f". On {' and '.join(megacore)} the two TensorCores of a chip are one device to "
+            "the framework (\"megacore\", Cloud TPU system architecture docs; "
+            "`hardware.get(\"TPU v4\").devices_per_chip`), "
+            f"so `TPUStrategy` makes {_devices()} replicas and each gets {BATCH // _devices()} samples of {BATCH}; "
+            f"on a v3-8 it made 8 replicas of {BATCH // 8}. Not every later chip is megacore: {', '.join(single)} "
+            "have one TensorCore per chip"
+            + (f", and the table does not say how {', '.join(unknown)} chips show up" if unknown else "") + ".")
 
 
 def _worked_dropped() -> str:
