@@ -17,7 +17,8 @@ BATCH = 1024  # the lecture's global batch
 RATE_BATCH = 2048  # exercise 1: the batch whose achieved FLOP/s section 9 does not print
 ODD_BATCH, CORES = 1024, 3  # exercise 2: the lecture's batch on a machine with three GPUs
 PREDICT = 4096  # exercise 3: the batch whose samples/s the fitted line predicts
-ROWS_PER_CORE = 192  # exercise 5: a global batch of 1536 over a TPU v2-8's 8 cores
+ROWS_PER_CORE = 160  # exercise 5: a global batch of 1280 over a TPU v2-8's 8 cores
+SPEEDUP = 3  # exercise 4: the products this many times as fast (no cell prints its saving)
 
 
 def _h200_sweep() -> dict[int, float]:
@@ -62,8 +63,8 @@ def _matmul_share_percent() -> float:
 
 
 def _saved_percent() -> float:
-    """Amdahl: products twice as fast, nothing else changed: the share of the step time saved."""
-    return _matmul_share_percent() / 2
+    """Amdahl: products ``SPEEDUP`` times as fast, nothing else changed: the share of the step time saved."""
+    return _matmul_share_percent() * (1 - 1 / SPEEDUP)
 
 
 def _mxu_busy_percent(rows: int = ROWS_PER_CORE, array: int = 128) -> float:
@@ -111,8 +112,9 @@ def _worked_amdahl() -> str:
     matmul_ms = 1e3 * BATCH * _train_flops() / peak
     return (f"A step of {BATCH} took {step_ms:.2f} ms on the H200 ({BATCH} / {_h200_sweep()[BATCH]:,.0f} samples/s). "
             f"Its products, {BATCH} × {_train_flops() / 1e6:.1f} MFLOP, need {matmul_ms:.3f} ms at the "
-            f"{peak / 1e12:g} TFLOP/s {fmt} peak: {_matmul_share_percent():.1f}% of the step. Twice as fast saves half "
-            f"of that, {matmul_ms / 2:.3f} ms = {_saved_percent():.2f}% of the step (Amdahl: the other "
+            f"{peak / 1e12:g} TFLOP/s {fmt} peak: {_matmul_share_percent():.1f}% of the step. {SPEEDUP} times as fast "
+            f"saves {SPEEDUP - 1}/{SPEEDUP} of that, {matmul_ms * (1 - 1 / SPEEDUP):.3f} ms = "
+            f"{_saved_percent():.2f}% of the step (Amdahl: the other "
             f"{100 - _matmul_share_percent():.0f}% is unchanged). That is why the reference found mixed bfloat16 no "
             "faster for this MLP.")
 
@@ -158,22 +160,24 @@ EXERCISES = (
                        Mistake(lambda: 1 / _fit()[1], "that is the limit of an infinite batch, where the fixed cost "
                                                       "vanishes")),
              worked=_worked_predicted),
-    Exercise(4, "Amdahl: products twice as fast", answer=_saved_percent, unit="% of the step", rel_tol=0.03,
+    Exercise(4, f"Amdahl: products {SPEEDUP} times as fast", answer=_saved_percent, unit="% of the step", rel_tol=0.03,
              hint="the step time is the products' time plus everything else; only the products get faster",
              mistakes=(Mistake(lambda: 50.0, "only the matrix products get faster, and they are a small part of "
                                              "the step"),
-                       Mistake(_matmul_share_percent, "that is the products' whole share; twice as fast saves half "
-                                                      "of it")),
+                       Mistake(_matmul_share_percent, f"that is the products' whole share; {SPEEDUP} times as fast "
+                                                      f"saves {SPEEDUP - 1}/{SPEEDUP} of it")),
              worked=_worked_amdahl),
-    Exercise(5, "MXU busy with 192 rows per core, predicted then modelled", answer=_mxu_busy_percent, unit="%",
-             rel_tol=0.015,  # the hint's one full fold, 192 / 383 = 50.1%, is within 1.5% of the sum over layers
+    Exercise(5, f"MXU busy with {ROWS_PER_CORE} rows per core, predicted then modelled", answer=_mxu_busy_percent,
+             unit="%",
+             rel_tol=0.015,  # the hint's one full fold, M / 383, is within 1.5% of the sum over layers
              hint="double-buffered, a fold starts every max(M, 2R + C − 1) cycles; with M rows a full fold keeps "
                   "the array M / max(M, 2R + C − 1) busy",
-             mistakes=(Mistake(lambda: 100.0, "192 rows more than fill the array's 128 rows, but each fold needs "
-                                              "cycles to shift its weights in and to drain, and the rows are too few "
-                                              "to hide them"),
-                       Mistake(lambda: _mxu_busy_percent(128), "that is 128 rows per core, the lecture's batch of "
-                                                               "1024; 1536 over 8 cores gives 192")),
+             mistakes=(Mistake(lambda: 100.0, f"{ROWS_PER_CORE} rows more than fill the array's 128 rows, but each "
+                                              "fold needs cycles to shift its weights in and to drain, and the rows "
+                                              "are too few to hide them"),
+                       Mistake(lambda: _mxu_busy_percent(128), "that is 128 rows per core, the lecture's batch "
+                                                               f"of 1024; {8 * ROWS_PER_CORE} over 8 cores gives "
+                                                               f"{ROWS_PER_CORE}")),
              confirm=lambda: f"The cycle model: {_mxu_busy_percent():.1f}% at {ROWS_PER_CORE} rows per core, "
                              f"{_mxu_busy_percent(BATCH):.1f}% at {BATCH} (section 8's `mxu_utilization`).",
              worked=_worked_busy),

@@ -32,7 +32,10 @@ def _ridge_batch(chip: str = RIDGE_CHIP, bytes_per_element: int = BF16) -> float
     return hardware.get(chip).ridge_point * bytes_per_element / 2
 
 
-def _inference_share(chip: str = "TPU v5e") -> float:
+INFERENCE_CHIP = "TPU v6e"  # exercise 4: a chip whose batch-1 share no cell of the notebook prints
+
+
+def _inference_share(chip: str = INFERENCE_CHIP) -> float:
     """The share of the chip's peak, in percent, that the roofline allows for batch-1 inference."""
     spec = hardware.get(chip)
     intensity = roofline.matmul_intensity(*INFERENCE, BF16)
@@ -76,12 +79,13 @@ def _worked_batch() -> str:
 
 def _worked_inference() -> str:
     m, k, n = INFERENCE
-    v5e = hardware.get("TPU v5e")
+    chip = hardware.get(INFERENCE_CHIP)
     intensity = roofline.matmul_intensity(m, k, n, BF16)
     return (f"2 · {k}² FLOPs over ({k} + {k}² + {n}) · 2 bytes = {intensity:.3f} FLOPs per byte, far left of the "
-            f"v5e's ridge point of {v5e.ridge_point:.0f}. The roofline allows {v5e.memory_bandwidth / 1e9:,.0f}e9 B/s "
-            f"× {intensity:.3f} = {v5e.attainable_flops(intensity) / 1e12:.2f} TFLOP/s of its "
-            f"{v5e.peak_flops / 1e12:.0f}: {_inference_share():.2f}% of the peak. Batch-1 inference reads every "
+            f"{INFERENCE_CHIP.removeprefix('TPU ')}'s ridge point of {chip.ridge_point:.0f}. The roofline allows "
+            f"{chip.memory_bandwidth / 1e9:,.0f}e9 B/s "
+            f"× {intensity:.3f} = {chip.attainable_flops(intensity) / 1e12:.2f} TFLOP/s of its "
+            f"{chip.peak_flops / 1e12:.0f}: {_inference_share():.2f}% of the peak. Batch-1 inference reads every "
             "weight to use it once.")
 
 
@@ -119,7 +123,7 @@ EXERCISES = (
                        Mistake(lambda: _ridge_batch(bytes_per_element=FP32), "that is float32; the question "
                                                                               "asks for bfloat16")),
              worked=_worked_batch),
-    Exercise(4, "batch-1 inference: the share of a TPU v5e's peak", answer=_inference_share, unit="%",
+    Exercise(4, f"batch-1 inference: the share of a {INFERENCE_CHIP}'s peak", answer=_inference_share, unit="%",
              rel_tol=0.02,
              hint="intensity = 2 · 4096² FLOPs / ((4096 + 4096² + 4096) · 2 bytes); attainable = bandwidth × "
                   "intensity, then divide by the peak",
