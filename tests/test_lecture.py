@@ -117,10 +117,9 @@ def test_energy_is_watts_times_hours_times_price():
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CLASS = [s.notebook for s in lecture.SEGMENTS if s.notebook and s.in_class]
-# Notebooks whose slides do not yet fit their segment at the slide budget (their cells belong to another issue):
-# to be emptied by marking their self-study sections "(self-study)".
-OVER_THEIR_MINUTES: set[str] = {"05_when_to_use_which", "06_benchmark_matrix_add", "07_tensorflow_on_tpus",
-                                "08_benchmark_mlp_cifar10", "09_shakespeare_on_tpu"}
+# Notebooks whose slides do not yet fit their segment at the slide budget (strict xfail): none, every notebook
+# marks its self-study sections "(self-study)" and fits.
+OVER_THEIR_MINUTES: set[str] = set()
 
 
 def _stored(name: str) -> dict:
