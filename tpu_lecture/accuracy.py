@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tpu_lecture import hardware
+
 # Unit roundoff u = 2^-(p) for a format with p significand bits (the implicit bit included): half the
 # distance from 1 to the next number. IEEE 754-2019 for float16/32/64; bfloat16 keeps float32's 8 exponent
 # bits and 8 significand bits (Google Cloud, "BFloat16: the secret to high performance on Cloud TPUs",
 # 2019); TF32 has 11 (NVIDIA A100 Tensor Core GPU Architecture whitepaper, 2020).
-UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "tf32": 2.0**-11, "float16": 2.0**-11,
+UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "tfloat32": 2.0**-11, "float16": 2.0**-11,
                  "bfloat16": 2.0**-8}
-_ALIASES = {"fp32": "float32", "f32": "float32", "tfloat32": "tf32", "bf16": "bfloat16", "fp16": "float16",
-            "half": "float16", "fp64": "float64", "double": "float64"}
 
 # What the stored outputs print of a machine's own measurement; nbval's sanitize file masks the inside of
 # these brackets (tests/nbval_sanitize.cfg), so that a notebook states the bound and the verdict on every
@@ -32,7 +32,7 @@ VARIES = "varies by machine"
 
 def unit_roundoff(fmt: str) -> float:
     """u of a number format by name ('float32', 'bfloat16', 'tf32', 'float16', 'float64' or an alias)."""
-    name = _ALIASES.get(str(fmt).lower(), str(fmt).lower())
+    name = hardware.DTYPE_NAMES.get(str(fmt).lower(), str(fmt).lower())
     if name not in UNIT_ROUNDOFF:
         raise ValueError(f"unknown number format {fmt!r}: use one of {', '.join(UNIT_ROUNDOFF)}")
     return UNIT_ROUNDOFF[name]
