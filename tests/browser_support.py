@@ -238,7 +238,13 @@ class JupyterServer:
         deadline = time.monotonic() + timeout
         states: list[str] = []
         while time.monotonic() < deadline:
-            states = [k["execution_state"] for k in self.kernels()]
+            try:
+                states = [k["execution_state"] for k in self.kernels()]
+            except (urllib.error.HTTPError, urllib.error.URLError) as error:
+                # A busy server answers 500 while a kernel is still starting: a state not yet reached, not a result.
+                if isinstance(error, urllib.error.HTTPError) and error.code < 500:
+                    raise
+                states = [f"the server answered {error}"]
             if states and all(s == "idle" for s in states):
                 return
             time.sleep(0.2)
